@@ -1,0 +1,135 @@
+// AES-256-GCM envelope. Frame layout (all of it travels through Kafka and gRPC):
+//   version(1) | keyIdLength(1) | keyId(utf8) | nonce(12) | ciphertext | tag(16)
+// Hot path (~50k seals + opens per second per worker thread): one output allocation per
+// seal, subarray views instead of copies on open, cached KeyObjects, pooled nonce bytes.
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { DataKey, type KeyLookup } from './data-key.ts';
+
+export const ENVELOPE_VERSION = 1;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+const CIPHER = 'aes-256-gcm';
+
+export type EnvelopeErrorReason = 'malformed' | 'unknown-key' | 'auth-failed' | 'key-destroyed';
+
+export class EnvelopeError extends Error {
+  override readonly name = 'EnvelopeError';
+  constructor(
+    readonly reason: EnvelopeErrorReason,
+    /** The frame's key id, when it could be read (key ids are not personal data). */
+    readonly keyId?: string,
+  ) {
+    super(keyId === undefined ? `envelope: ${reason}` : `envelope: ${reason} (key ${keyId})`);
+  }
+}
+
+// Random 96-bit nonces drawn from a pooled buffer: one randomFillSync per 4096 seals
+// instead of one per seal. Each thread has its own module instance, hence its own pool.
+const NONCE_POOL_BYTES = NONCE_BYTES * 4096;
+const noncePool = Buffer.allocUnsafeSlow(NONCE_POOL_BYTES);
+let noncePoolOffset = NONCE_POOL_BYTES;
+
+function writeNonce(target: Buffer, offset: number): void {
+  if (noncePoolOffset === NONCE_POOL_BYTES) {
+    randomFillSync(noncePool);
+    noncePoolOffset = 0;
+  }
+  noncePool.copy(target, offset, noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePoolOffset += NONCE_BYTES;
+}
+
+// version | keyIdLength | keyId, cached per key: the key id never changes.
+const headers = new WeakMap<DataKey, Buffer>();
+
+function headerFor(key: DataKey): Buffer {
+  let header = headers.get(key);
+  if (header === undefined) {
+    const id = Buffer.from(key.id, 'utf8');
+    header = Buffer.allocUnsafeSlow(2 + id.length);
+    header[0] = ENVELOPE_VERSION;
+    header[1] = id.length;
+    id.copy(header, 2);
+    headers.set(key, header);
+  }
+  return header;
+}
+
+/**
+ * Seals `plaintext` under `key`. `aad` binds the frame to its context (see contextAad):
+ * a frame moved to another record or campaign fails to open.
+ */
+export function seal(key: DataKey, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  if (key.destroyed) throw new EnvelopeError('key-destroyed', key.id);
+  const header = headerFor(key);
+  const nonceAt = header.length;
+  const bodyAt = nonceAt + NONCE_BYTES;
+  const frame = Buffer.allocUnsafe(bodyAt + plaintext.length + TAG_BYTES);
+  header.copy(frame, 0);
+  writeNonce(frame, nonceAt);
+  const cipher = createCipheriv(CIPHER, key.keyObject(), frame.subarray(nonceAt, bodyAt), { authTagLength: TAG_BYTES });
+  if (aad !== undefined) cipher.setAAD(aad);
+  let at = bodyAt + cipher.update(plaintext).copy(frame, bodyAt);
+  at += cipher.final().copy(frame, at);
+  cipher.getAuthTag().copy(frame, at);
+  return frame;
+}
+
+interface ParsedFrame {
+  keyId: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function parseFrame(frame: Uint8Array): ParsedFrame {
+  const buf = asBuffer(frame);
+  if (buf.length < 2 || buf[0] !== ENVELOPE_VERSION) throw new EnvelopeError('malformed');
+  const idEnd = 2 + (buf[1] as number);
+  const bodyAt = idEnd + NONCE_BYTES;
+  if (buf[1] === 0 || buf.length < bodyAt + TAG_BYTES) throw new EnvelopeError('malformed');
+  const tagAt = buf.length - TAG_BYTES;
+  return {
+    keyId: buf.toString('utf8', 2, idEnd),
+    nonce: buf.subarray(idEnd, bodyAt),
+    ciphertext: buf.subarray(bodyAt, tagAt),
+    tag: buf.subarray(tagAt),
+  };
+}
+
+/** The id of the key a frame was sealed with, without decrypting. */
+export function frameKeyId(frame: Uint8Array): string {
+  return parseFrame(frame).keyId;
+}
+
+/** Opens a frame with one key, or with whichever key a keyring holds for the frame's key id. */
+export function open(keys: DataKey | KeyLookup, frame: Uint8Array, aad?: Uint8Array): Buffer {
+  const { keyId, nonce, ciphertext, tag } = parseFrame(frame);
+  const key = keys instanceof DataKey ? (keys.id === keyId ? keys : undefined) : keys.lookup(keyId);
+  if (key === undefined) throw new EnvelopeError('unknown-key', keyId);
+  if (key.destroyed) throw new EnvelopeError('key-destroyed', keyId);
+  const decipher = createDecipheriv(CIPHER, key.keyObject(), nonce, { authTagLength: TAG_BYTES });
+  if (aad !== undefined) decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const plaintext = decipher.update(ciphertext);
+  try {
+    decipher.final();
+  } catch {
+    plaintext.fill(0); // unauthenticated output must not linger
+    throw new EnvelopeError('auth-failed', keyId);
+  }
+  return plaintext;
+}
+
+const AAD_SEPARATOR = '\u001f';
+
+/**
+ * Builds AAD from context parts (e.g. 'campaign-record', campaignId, recordId). The unit
+ * separator keeps ('ab','c') and ('a','bc') distinct.
+ */
+export function contextAad(...parts: string[]): Buffer {
+  return Buffer.from(parts.join(AAD_SEPARATOR), 'utf8');
+}

@@ -1,0 +1,143 @@
+// Campaign data keys: generation, wrapping under a key-encryption key (KEK), and a
+// keyring. Wrapped blobs are envelope frames whose key id is the KEK id, so a blob says
+// which KEK can unwrap it without trying them all.
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { DATA_KEY_BYTES, DataKey, KeyError, type KeyLookup } from './data-key.ts';
+import { EnvelopeError, contextAad, frameKeyId, open, seal } from './envelope.ts';
+
+export { DATA_KEY_BYTES, DataKey, KeyError, MAX_KEY_ID_BYTES } from './data-key.ts';
+export type { KeyErrorReason, KeyLookup } from './data-key.ts';
+
+/** A fresh random data key with id `<idPrefix>-<16 hex chars>`. */
+export function generateDataKey(idPrefix: string): DataKey {
+  // Buffer.alloc (not a pooled slice) so destroy() wipes the only copy we made.
+  const material = Buffer.alloc(DATA_KEY_BYTES);
+  randomFillSync(material);
+  return new DataKey(`${idPrefix}-${randomBytes(8).toString('hex')}`, material);
+}
+
+/**
+ * A key-encryption key. Implementations: LocalKekProvider (raw bytes, e.g. from a
+ * Kubernetes Secret); KMS / Vault transit providers later, one module each.
+ */
+export interface KeyEncryptionKeyProvider {
+  readonly id: string;
+  /** Returns a self-describing wrapped blob (KEK id, data key id and material). */
+  wrap(dataKey: DataKey): Promise<Buffer>;
+  unwrap(wrapped: Uint8Array): Promise<DataKey>;
+}
+
+// Wrapped plaintext: material(32) | data key id (utf8). AAD ties it to this use.
+const WRAP_AAD = contextAad('anshim-dek-wrap', 'v1');
+
+export class LocalKekProvider implements KeyEncryptionKeyProvider {
+  readonly #kek: DataKey;
+
+  /** `material` must be 32 random bytes; it is copied, so the caller can wipe theirs. */
+  constructor(id: string, material: Uint8Array) {
+    if (material.length !== DATA_KEY_BYTES)
+      throw new KeyError('invalid-key-material', `KEK must be ${DATA_KEY_BYTES} bytes`);
+    const copy = Buffer.alloc(DATA_KEY_BYTES);
+    copy.set(material);
+    this.#kek = new DataKey(id, copy);
+  }
+
+  get id(): string {
+    return this.#kek.id;
+  }
+
+  async wrap(dataKey: DataKey): Promise<Buffer> {
+    if (dataKey.destroyed) throw new KeyError('invalid-key', 'destroyed');
+    const plain = Buffer.alloc(DATA_KEY_BYTES + Buffer.byteLength(dataKey.id, 'utf8'));
+    dataKey.material.copy(plain, 0);
+    plain.write(dataKey.id, DATA_KEY_BYTES, 'utf8');
+    try {
+      return seal(this.#kek, plain, WRAP_AAD);
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  async unwrap(wrapped: Uint8Array): Promise<DataKey> {
+    let plain: Buffer;
+    try {
+      plain = open(this.#kek, wrapped, WRAP_AAD);
+    } catch (err) {
+      if (err instanceof EnvelopeError && err.reason === 'unknown-key')
+        throw new KeyError('unknown-kek', `wrapped under ${err.keyId}`);
+      throw new KeyError('unwrap-failed', err instanceof EnvelopeError ? err.reason : undefined);
+    }
+    if (plain.length <= DATA_KEY_BYTES) throw new KeyError('unwrap-failed', 'malformed');
+    const material = Buffer.alloc(DATA_KEY_BYTES);
+    plain.copy(material, 0, 0, DATA_KEY_BYTES);
+    const id = plain.toString('utf8', DATA_KEY_BYTES);
+    plain.fill(0);
+    return new DataKey(id, material);
+  }
+
+  /** Wipes the KEK from this process. */
+  destroy(): void {
+    this.#kek.destroy();
+  }
+}
+
+/** The KEK id recorded in a wrapped blob. */
+export function wrappedKekId(wrapped: Uint8Array): string {
+  return frameKeyId(wrapped);
+}
+
+/** Unwraps with whichever of several providers (e.g. during KEK rotation) wrapped the blob. */
+export function unwrapDataKey(providers: readonly KeyEncryptionKeyProvider[], wrapped: Uint8Array): Promise<DataKey> {
+  const kekId = wrappedKekId(wrapped);
+  const provider = providers.find((p) => p.id === kekId);
+  if (provider === undefined) return Promise.reject(new KeyError('unknown-kek', `wrapped under ${kekId}`));
+  return provider.unwrap(wrapped);
+}
+
+/**
+ * Key id → data key. Destroyed keys stay as tombstones so a late frame fails with
+ * `key-destroyed` (shredded on purpose) rather than `unknown-key` (misrouted).
+ */
+export class Keyring implements KeyLookup {
+  readonly #keys = new Map<string, DataKey>();
+
+  constructor(keys: Iterable<DataKey> = []) {
+    for (const key of keys) this.add(key);
+  }
+
+  add(key: DataKey): this {
+    const existing = this.#keys.get(key.id);
+    if (existing !== undefined && existing !== key) {
+      // Same id, different bytes would make frames ambiguous; a destroyed id stays dead.
+      if (existing.destroyed || !existing.material.equals(key.material))
+        throw new KeyError('invalid-key-id', `duplicate key id ${key.id}`);
+    }
+    this.#keys.set(key.id, existing ?? key);
+    return this;
+  }
+
+  lookup(keyId: string): DataKey | undefined {
+    return this.#keys.get(keyId);
+  }
+
+  has(keyId: string): boolean {
+    const key = this.#keys.get(keyId);
+    return key !== undefined && !key.destroyed;
+  }
+
+  /** Crypto-shreds one key. Returns false if the id was never in the ring. */
+  destroy(keyId: string): boolean {
+    const key = this.#keys.get(keyId);
+    key?.destroy();
+    return key !== undefined;
+  }
+
+  destroyAll(): void {
+    for (const key of this.#keys.values()) key.destroy();
+  }
+
+  /** Ids of live (not destroyed) keys. */
+  ids(): string[] {
+    return [...this.#keys.values()].filter((k) => !k.destroyed).map((k) => k.id);
+  }
+}

@@ -1,0 +1,96 @@
+// The CarrierGateway gRPC service for @grpc/grpc-js, built from the generated static
+// codecs so no .proto parsing (proto-loader) happens at runtime.
+import * as grpc from '@grpc/grpc-js';
+import { anshim } from '../generated/anshim.js';
+
+const v1 = anshim.carrier.v1;
+type ISubmitRequest = anshim.carrier.v1.ISubmitRequest;
+type SubmitRequest = anshim.carrier.v1.SubmitRequest;
+type ISubmitResponse = anshim.carrier.v1.ISubmitResponse;
+type SubmitResponse = anshim.carrier.v1.SubmitResponse;
+type IReportsRequest = anshim.carrier.v1.IReportsRequest;
+type ReportsRequest = anshim.carrier.v1.ReportsRequest;
+type IDeliveryReport = anshim.carrier.v1.IDeliveryReport;
+type DeliveryReport = anshim.carrier.v1.DeliveryReport;
+
+export const CARRIER_GATEWAY_SERVICE_NAME = 'anshim.carrier.v1.CarrierGateway';
+
+interface Codec<I, M> {
+  encode(message: I): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): M;
+}
+
+// protobufjs's node writer already returns a Buffer; wrap (not copy) anything else.
+function serializer<I, M>(codec: Codec<I, M>): grpc.serialize<I> {
+  return (message) => {
+    const bytes = codec.encode(message).finish();
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer<I, M>(codec: Codec<I, M>): grpc.deserialize<M> {
+  return (bytes) => codec.decode(bytes);
+}
+
+/** Server-side handlers. Keys are the lower-camel method names used by the client too. */
+export interface CarrierGatewayHandlers extends grpc.UntypedServiceImplementation {
+  submit: grpc.handleBidiStreamingCall<SubmitRequest, ISubmitResponse>;
+  reports: grpc.handleServerStreamingCall<ReportsRequest, IDeliveryReport>;
+}
+
+export const CarrierGatewayService = {
+  submit: {
+    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Submit`,
+    originalName: 'Submit',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: serializer<ISubmitRequest, SubmitRequest>(v1.SubmitRequest),
+    requestDeserialize: deserializer<ISubmitRequest, SubmitRequest>(v1.SubmitRequest),
+    responseSerialize: serializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
+    responseDeserialize: deserializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
+  },
+  reports: {
+    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Reports`,
+    originalName: 'Reports',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: serializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
+    requestDeserialize: deserializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
+    responseSerialize: serializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
+    responseDeserialize: deserializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
+  },
+} as const satisfies grpc.ServiceDefinition<CarrierGatewayHandlers>;
+
+export interface CarrierGatewayClient extends grpc.Client {
+  submit(
+    metadata?: grpc.Metadata,
+    options?: Partial<grpc.CallOptions>,
+  ): grpc.ClientDuplexStream<ISubmitRequest, SubmitResponse>;
+  submit(options?: Partial<grpc.CallOptions>): grpc.ClientDuplexStream<ISubmitRequest, SubmitResponse>;
+  reports(
+    request: IReportsRequest,
+    metadata?: grpc.Metadata,
+    options?: Partial<grpc.CallOptions>,
+  ): grpc.ClientReadableStream<DeliveryReport>;
+  reports(request: IReportsRequest, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<DeliveryReport>;
+}
+
+export interface CarrierGatewayClientConstructor {
+  new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options?: Partial<grpc.ClientOptions>,
+  ): CarrierGatewayClient;
+  service: typeof CarrierGatewayService;
+  serviceName: string;
+}
+
+export const CarrierGatewayClient = grpc.makeGenericClientConstructor(
+  CarrierGatewayService,
+  CARRIER_GATEWAY_SERVICE_NAME,
+) as unknown as CarrierGatewayClientConstructor;
+
+/** Registers the CarrierGateway handlers on a grpc-js server. */
+export function addCarrierGatewayService(server: grpc.Server, handlers: CarrierGatewayHandlers): void {
+  server.addService(CarrierGatewayService, handlers);
+}

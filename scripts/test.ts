@@ -1,0 +1,74 @@
+// `npm test`: type-check, bring the local stack up if it is not (and take down only what
+// this run started), then run every *.test.ts on Node's own test runner.
+// `npm test -- --unit` runs the tests that need no stack; other arguments filter files by substring.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { down, repoRoot, status, up } from '@anshim/stack';
+
+const SKIP_DIRS = new Set(['node_modules', '.git', '.stack', 'dist', 'generated']);
+
+function findTests(dir: string, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (!SKIP_DIRS.has(entry.name)) findTests(join(dir, entry.name), out);
+    } else if (entry.name.endsWith('.test.ts')) {
+      out.push(relative(repoRoot, join(dir, entry.name)));
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const unitOnly = args.includes('--unit');
+  const filters = args.filter((a) => !a.startsWith('--'));
+  let files = findTests(repoRoot).sort();
+  if (unitOnly) files = files.filter((f) => !f.includes('.integration.'));
+  if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+
+  const typecheck = spawnSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
+  if (typecheck.status !== 0) {
+    console.error('[test] type errors: fix them first (npm run typecheck)');
+    return 1;
+  }
+
+  const needsStack = files.some((f) => f.includes('.integration.'));
+  let startedStack = false;
+  if (needsStack && !(await status()).every((s) => s.healthy)) {
+    const t0 = Date.now();
+    await up((line) => console.log(`[stack] ${line}`));
+    console.log(`[stack] up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    startedStack = true;
+  }
+  const stop = async (): Promise<void> => {
+    if (startedStack) {
+      startedStack = false;
+      await down();
+      console.log('[stack] stopped');
+    }
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+  try {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    });
+    return run.status ?? 1;
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

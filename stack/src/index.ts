@@ -1,0 +1,8 @@
+export { up, down, status, install, restartKafka, requireStack } from './stack.ts';
+export { LocalCa, type IssuedCert, type CertRequest } from './certs.ts';
+export { readState, type StackState, type KafkaState } from './state.ts';
+export { freePort, isAlive, stopPid, startDaemon } from './processes.ts';
+export { VERSIONS } from './versions.ts';
+export { cacheDir, stateDir, repoRoot, binaries } from './paths.ts';
+export { MissingToolError, StackError } from './errors.ts';
+export { printEndpoints } from './endpoints.ts';

@@ -1,0 +1,8 @@
+/** Pinned versions of everything the local stack installs; the cache is keyed by them. */
+export const VERSIONS = {
+  kafka: '3.9.1',
+  kubernetes: '1.32.3',
+  etcd: '3.5.21',
+  k6: '1.3.0',
+  helm: '3.18.6',
+} as const;
