@@ -5,3 +5,5 @@ export * from './carrier-keys.ts';
 export * from './korean-bytes.ts';
 export * from './phone.ts';
 export * from './log.ts';
+export * from './carrier-payload.ts';
+export * from './campaign-record.ts';

@@ -1,0 +1,4 @@
+// LG U+: SMS, LMS and MMS; numbers the portability directory places elsewhere are NUMBER_PORTED.
+import { mobileOperatorProfile, type CarrierProfileFactory } from './profile.ts';
+
+export const lguplus: CarrierProfileFactory = (options) => mobileOperatorProfile('lguplus', options);

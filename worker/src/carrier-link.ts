@@ -1,0 +1,155 @@
+import * as grpc from '@grpc/grpc-js';
+import { CARRIER_GATEWAY_SERVICE_NAME, SubmitResponse, type Ack } from '@anshim/proto';
+import type { CarrierId } from '@anshim/core';
+
+/** The carrier stream broke (outage, restart, network): every batch in flight on it is unanswered. */
+export class CarrierUnavailableError extends Error {
+  override readonly name = 'CarrierUnavailableError';
+  constructor(
+    readonly carrier: CarrierId,
+    readonly code: grpc.status | undefined,
+    detail: string,
+  ) {
+    super(`carrier ${carrier} unavailable: ${detail}`);
+  }
+}
+
+/**
+ * Frames a SubmitRequest from already-encoded CarrierMessages (field 1, length-delimited),
+ * so the main thread never decodes and re-encodes what the pool's threads produced.
+ */
+export function encodeSubmitRequest(frames: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const f of frames) size += 1 + varintSize(f.length) + f.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const f of frames) {
+    out[at++] = 0x0a;
+    let n = f.length;
+    while (n > 0x7f) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
+
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+const SubmitClient = grpc.makeGenericClientConstructor(
+  {
+    submit: {
+      path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Submit`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (frames: Uint8Array[]) => encodeSubmitRequest(frames),
+      requestDeserialize: () => {
+        throw new Error('client only');
+      },
+      responseSerialize: () => {
+        throw new Error('client only');
+      },
+      responseDeserialize: (buf: Buffer) => SubmitResponse.decode(buf),
+    },
+  },
+  'CarrierGatewaySubmit',
+);
+
+interface PendingBatch {
+  count: number;
+  resolve: (acks: Ack[]) => void;
+  reject: (err: Error) => void;
+}
+
+export interface CarrierLinkOptions {
+  carrier: CarrierId;
+  address: string;
+  credentials: grpc.ChannelCredentials;
+  /** TLS name to verify when the address is an IP (the stack's certs name `localhost`). */
+  serverName?: string;
+  maxInFlightBatches?: number;
+}
+
+/**
+ * One long-lived Submit stream to a carrier. Batches go out in order and their acks come
+ * back in the same order, so a FIFO matches them; at most `maxInFlightBatches` are
+ * unanswered at once (flow control on top of HTTP/2's own).
+ */
+export class CarrierLink {
+  readonly carrier: CarrierId;
+  private readonly client: grpc.Client & { submit: () => grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> };
+  private stream: grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> | undefined;
+  private readonly pending: PendingBatch[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private readonly maxInFlight: number;
+  private closed = false;
+
+  constructor(opts: CarrierLinkOptions) {
+    this.carrier = opts.carrier;
+    this.maxInFlight = opts.maxInFlightBatches ?? 16;
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      ...(opts.serverName
+        ? { 'grpc.ssl_target_name_override': opts.serverName, 'grpc.default_authority': opts.serverName }
+        : {}),
+    };
+    this.client = new SubmitClient(opts.address, opts.credentials, channelOptions) as unknown as CarrierLink['client'];
+  }
+
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Sends one batch; resolves with one ack per frame, in order, or rejects with CarrierUnavailableError. */
+  async submit(frames: Uint8Array[]): Promise<Ack[]> {
+    if (this.closed) throw new CarrierUnavailableError(this.carrier, undefined, 'link closed');
+    while (this.pending.length >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+    const stream = this.stream ?? this.open();
+    return new Promise<Ack[]>((resolve, reject) => {
+      this.pending.push({ count: frames.length, resolve, reject });
+      stream.write(frames);
+    });
+  }
+
+  private open(): grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> {
+    const stream = this.client.submit();
+    this.stream = stream;
+    stream.on('data', (res: SubmitResponse) => {
+      const batch = this.pending.shift();
+      this.wake();
+      if (!batch) return;
+      if (res.acks.length !== batch.count) {
+        batch.reject(
+          new CarrierUnavailableError(this.carrier, undefined, `ack count ${res.acks.length} ≠ batch ${batch.count}`),
+        );
+      } else batch.resolve(res.acks as Ack[]);
+    });
+    const fail = (err?: grpc.ServiceError): void => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      const failed = this.pending.splice(0);
+      for (const b of failed)
+        b.reject(new CarrierUnavailableError(this.carrier, err?.code, err?.details || 'stream ended'));
+      this.wake(failed.length);
+    };
+    stream.on('error', (err: grpc.ServiceError) => fail(err));
+    stream.on('end', () => fail());
+    return stream;
+  }
+
+  private wake(n = 1): void {
+    for (let i = 0; i < n && this.waiters.length; i++) this.waiters.shift()?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.end();
+    this.stream = undefined;
+    this.client.close();
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,38 @@
+// The worker process: `ANSHIM_WORKER_CONFIG=/etc/anshim/worker.json node --import tsx worker/src/main.ts`.
+import { createLogger } from '@anshim/core';
+import { loadWorkerFile } from './config-file.ts';
+import { MessagingWorker } from './worker.ts';
+
+const log = createLogger('worker');
+const path = process.env.ANSHIM_WORKER_CONFIG;
+if (!path) {
+  log.error('ANSHIM_WORKER_CONFIG is not set: point it at the worker configuration file');
+  process.exit(2);
+}
+try {
+  const { config, campaigns, keys } = await loadWorkerFile(path);
+  const worker = new MessagingWorker(config, { campaigns, keys, log });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining before exit');
+    worker.stop().then(
+      () => {
+        console.log(JSON.stringify({ stopped: true, ...worker.stats() }));
+        process.exit(0);
+      },
+      (err: Error) => {
+        log.error({ err: err.message }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await worker.start();
+  console.log(JSON.stringify({ ready: true, workerId: config.workerId }));
+} catch (err) {
+  log.error({ err: (err as Error).message, kind: (err as Error).name }, 'worker failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,40 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { PrepareTaskInput, PrepareTaskOutput } from './task.ts';
+
+export interface PreparePoolOptions {
+  threads?: number;
+}
+
+/** The worker's thread pool: opening, rendering and re-sealing run here, off the event loop. */
+export class PreparePool {
+  private readonly piscina: Piscina;
+
+  constructor(opts: PreparePoolOptions = {}) {
+    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    this.piscina = new Piscina({
+      filename: new URL('./task.ts', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      // Each task is a whole batch: a short queue keeps memory bounded and latency honest.
+      maxQueue: threads * 4,
+      idleTimeout: 60_000,
+    });
+  }
+
+  run(input: PrepareTaskInput): Promise<PrepareTaskOutput> {
+    return this.piscina.run(input) as Promise<PrepareTaskOutput>;
+  }
+
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,182 @@
+import {
+  carrierAad,
+  chooseTextChannel,
+  EnvelopeError,
+  InvalidPhoneError,
+  isCarrierId,
+  KeyError,
+  MessageTooLongError,
+  normalizeKoreanPhone,
+  open,
+  recordAad,
+  seal,
+  type CarrierId,
+  type DataKey,
+  type KeyLookup,
+  type PortabilityDirectory,
+} from '@anshim/core';
+import { CampaignRecord, CarrierMessage, Channel, RecipientPayload } from '@anshim/proto';
+import type { CampaignChannel, CampaignSpec } from './campaign.ts';
+import { renderTemplate, TemplateVariableError } from './render.ts';
+
+/** Why a record cannot become a message; each reason is final (the record goes to the dead-letter topic). */
+export type PrepareFailure =
+  | 'malformed-record'
+  | 'unknown-campaign'
+  | 'unknown-key'
+  | 'key-destroyed'
+  | 'decrypt-failed'
+  | 'invalid-phone'
+  | 'template-variable-missing'
+  | 'message-too-long'
+  | 'processor-not-allowed'
+  | 'no-carrier-key';
+
+export class PrepareError extends Error {
+  override readonly name = 'PrepareError';
+  constructor(
+    readonly reason: PrepareFailure,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export interface PreparedMessage {
+  recordId: string;
+  campaignId: string;
+  carrier: CarrierId;
+  channel: Channel;
+  idempotencyKey: string;
+  /** When the gateway enqueued the record: the start of its produce-to-ack latency. */
+  enqueuedAtMs: number;
+  /** The encoded CarrierMessage, ready to be framed into a SubmitRequest. */
+  frame: Uint8Array;
+}
+
+export interface PrepareContext {
+  campaign: CampaignSpec;
+  campaignKeys: KeyLookup;
+  carrierKeys: Partial<Record<CarrierId, DataKey>>;
+  portability: PortabilityDirectory;
+  now: number;
+}
+
+const CHANNEL_CARRIER: Partial<Record<CampaignChannel, CarrierId>> = {
+  ALIMTALK: 'kakao',
+  FRIENDTALK: 'kakao',
+  RCS: 'rcs',
+  PUSH: 'push',
+};
+
+/** Primary attempts and each fallback step get their own idempotency key; retries of one step reuse it. */
+export const idempotencyKeyFor = (campaignId: string, recordId: string, step: number): string =>
+  step === 0 ? `${campaignId}:${recordId}` : `${campaignId}:${recordId}#fallback${step}`;
+
+/**
+ * Turns one sealed campaign record into a message sealed for its carrier: open with the
+ * campaign key, validate the number, render, pick SMS/LMS by carrier byte count, route by
+ * number portability, re-seal under the carrier's transport key. Plaintext never leaves
+ * this function's stack.
+ */
+export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0): PreparedMessage {
+  let record: CampaignRecord;
+  try {
+    record = CampaignRecord.decode(value);
+  } catch {
+    throw new PrepareError('malformed-record', 'not a CampaignRecord');
+  }
+  if (!record.recordId || record.campaignId !== ctx.campaign.id)
+    throw new PrepareError('malformed-record', 'record id missing or campaign mismatch');
+
+  let plaintext: Buffer;
+  try {
+    plaintext = open(ctx.campaignKeys, record.sealedRecipient, recordAad(record.campaignId, record.recordId));
+  } catch (err) {
+    if (err instanceof EnvelopeError) {
+      const reason =
+        err.reason === 'unknown-key'
+          ? 'unknown-key'
+          : err.reason === 'key-destroyed'
+            ? 'key-destroyed'
+            : 'decrypt-failed';
+      throw new PrepareError(reason, `recipient frame: ${err.reason}`);
+    }
+    if (err instanceof KeyError) throw new PrepareError('key-destroyed', 'campaign key unusable');
+    throw err;
+  }
+  let recipient: RecipientPayload;
+  try {
+    recipient = RecipientPayload.decode(plaintext);
+  } catch {
+    throw new PrepareError('malformed-record', 'sealed payload is not a RecipientPayload');
+  } finally {
+    plaintext.fill(0);
+  }
+
+  let national: string;
+  try {
+    national = normalizeKoreanPhone(recipient.phone, { mobileOnly: true }).national;
+  } catch (err) {
+    if (err instanceof InvalidPhoneError) throw new PrepareError('invalid-phone', `phone: ${err.reason}`);
+    throw err;
+  }
+
+  let text: string;
+  try {
+    text = renderTemplate(ctx.campaign.template, recipient.name, recipient.vars);
+  } catch (err) {
+    if (err instanceof TemplateVariableError) throw new PrepareError('template-variable-missing', err.message);
+    throw err;
+  }
+
+  const requested = step === 0 ? ctx.campaign.channel : ctx.campaign.fallback[step - 1];
+  if (requested === undefined) throw new PrepareError('processor-not-allowed', `no fallback step ${step}`);
+  let channel: Channel;
+  let carrier: CarrierId;
+  const direct = CHANNEL_CARRIER[requested];
+  if (direct) {
+    channel = Channel[requested as keyof typeof Channel];
+    carrier = direct;
+  } else {
+    try {
+      const chosen =
+        requested === 'TEXT' || requested === 'SMS' ? chooseTextChannel(text) : requested === 'MMS' ? 'MMS' : 'LMS';
+      channel = Channel[chosen];
+    } catch (err) {
+      if (err instanceof MessageTooLongError) throw new PrepareError('message-too-long', err.message);
+      throw err;
+    }
+    carrier = ctx.portability.operatorOf(national);
+  }
+  if (!ctx.campaign.processors.includes(carrier) || !isCarrierId(carrier))
+    throw new PrepareError('processor-not-allowed', `carrier ${carrier} is not a processor of this campaign`);
+  const carrierKey = ctx.carrierKeys[carrier];
+  if (!carrierKey) throw new PrepareError('no-carrier-key', `no transport key for ${carrier}`);
+
+  const recordId = record.recordId;
+  const campaignId = record.campaignId;
+  const frame = CarrierMessage.encode({
+    id: recordId,
+    campaignId,
+    channel,
+    sealedRecipient: seal(carrierKey, Buffer.from(national, 'utf8'), carrierAad(campaignId, recordId, 'recipient')),
+    sealedBody: seal(carrierKey, Buffer.from(text, 'utf8'), carrierAad(campaignId, recordId, 'body')),
+    idempotencyKey: idempotencyKeyFor(campaignId, recordId, step),
+    priority: record.priority,
+    expiresAtMs: ctx.campaign.ttlMs > 0 ? Number(record.enqueuedAtMs) + ctx.campaign.ttlMs : 0,
+    attempt: 1,
+    templateCode: channel === Channel.ALIMTALK ? (ctx.campaign.templateCode ?? '') : '',
+    senderNumber: ctx.campaign.senderNumber,
+    keyId: carrierKey.id,
+  }).finish();
+  return {
+    recordId,
+    campaignId,
+    carrier,
+    channel,
+    idempotencyKey: idempotencyKeyFor(campaignId, recordId, step),
+    enqueuedAtMs: Number(record.enqueuedAtMs),
+    frame,
+  };
+}

@@ -1,0 +1,155 @@
+import { Channel, DeadLetter, ReportRecord, ResultCode, RECORD_SCHEMA_VERSION } from '@anshim/proto';
+import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
+import type { Dispatcher, DispatchOutcome } from './dispatcher.ts';
+import type { CampaignKeySource, CarrierKeys } from './keys.ts';
+import type { PreparePool } from './pool.ts';
+import type { PreparedMessage } from './prepare.ts';
+import type { ProgressCounters } from './progress.ts';
+import type { BatchingSink } from './sink.ts';
+import { TOPICS } from './topics.ts';
+
+/** Kakao results after which the same logical message is re-sent as SMS/LMS. */
+const FALLBACK_RESULTS = new Set<ResultCode>([
+  ResultCode.NOT_KAKAO_USER,
+  ResultCode.KAKAO_BLOCKED,
+  ResultCode.TEMPLATE_MISMATCH,
+]);
+const KAKAO_CHANNELS = new Set<Channel>([Channel.ALIMTALK, Channel.FRIENDTALK]);
+
+export const isFallbackResult = (channel: Channel, result: ResultCode): boolean =>
+  KAKAO_CHANNELS.has(channel) && FALLBACK_RESULTS.has(result);
+
+/** The channel of fallback step `step` (0 = primary), for reports. */
+export function channelOfStep(campaign: CampaignSpec, step: number): Channel {
+  const c = step === 0 ? campaign.channel : campaign.fallback[step - 1];
+  return c === undefined || c === 'TEXT' ? Channel.SMS : Channel[c];
+}
+
+export interface ProcessorDeps {
+  pool: PreparePool;
+  dispatcher: Dispatcher;
+  campaigns: CampaignDirectory;
+  keys: CampaignKeySource;
+  carrierKeys: CarrierKeys;
+  portabilitySeed: string;
+  sink: BatchingSink;
+  progress: ProgressCounters;
+  workerId: string;
+}
+
+/**
+ * Carries one campaign's slice of a Kafka batch to a final state: every record ends
+ * accepted by a carrier, rejected with a reported result, or in the dead-letter topic.
+ * Only when this resolves may the batch's offsets be committed.
+ */
+export class BatchProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async process(campaignId: string, values: Buffer[]): Promise<void> {
+    const { deps } = this;
+    const campaign = deps.campaigns.get(campaignId);
+    if (!campaign) {
+      values.forEach((v) =>
+        this.deadLetter(campaignId, '', 'unknown-campaign', 'no campaign spec on this worker', v, 0),
+      );
+      await deps.sink.flush();
+      return;
+    }
+    let pending = values.map((value) => ({ value, step: 0 }));
+    while (pending.length > 0) {
+      const out = await deps.pool.run({
+        campaign,
+        campaignKeys: deps.keys.keysFor(campaignId),
+        carrierKeys: deps.carrierKeys,
+        portabilitySeed: deps.portabilitySeed,
+        records: pending.map((p) => p.value),
+        steps: pending.some((p) => p.step > 0) ? pending.map((p) => p.step) : undefined,
+        now: Date.now(),
+      });
+      for (const f of out.failed) {
+        this.deadLetter(campaignId, '', f.reason, f.detail, pending[f.index]!.value, 0);
+      }
+      const outcomes = await deps.dispatcher.dispatch(out.prepared);
+      const next: typeof pending = [];
+      let accepted = 0;
+      let duplicates = 0;
+      const ackedAt = Date.now();
+      out.prepared.forEach((msg, i) => {
+        const outcome = outcomes[i]!;
+        const origin = pending[msg.index]!;
+        if (outcome.kind === 'accepted') {
+          accepted++;
+          if (outcome.duplicate) duplicates++;
+          deps.progress.ackLatency(msg.enqueuedAtMs, ackedAt);
+          if (origin.step > 0) deps.progress.fellBack(campaignId, 1);
+        } else if (outcome.kind === 'rejected') {
+          this.report(campaign, msg, origin.step, outcome);
+          if (isFallbackResult(msg.channel, outcome.result) && origin.step < campaign.fallback.length) {
+            next.push({ value: origin.value, step: origin.step + 1 });
+          } else deps.progress.result(campaignId, outcome.result);
+        } else {
+          this.deadLetter(
+            campaignId,
+            msg.recordId,
+            outcome.reason,
+            `gave up after ${outcome.attempts} attempts`,
+            origin.value,
+            outcome.attempts,
+          );
+        }
+      });
+      deps.progress.sent(campaignId, accepted, duplicates);
+      pending = next;
+    }
+    await deps.sink.flush();
+  }
+
+  /** A final result the worker learnt from an ack rather than from a carrier report. */
+  private report(
+    campaign: CampaignSpec,
+    msg: PreparedMessage,
+    step: number,
+    outcome: Extract<DispatchOutcome, { kind: 'rejected' }>,
+  ): void {
+    const now = Date.now();
+    const record = ReportRecord.encode({
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      report: {
+        messageId: msg.recordId,
+        campaignId: msg.campaignId,
+        channel: msg.channel,
+        carrier: msg.carrier,
+        result: outcome.result,
+        submittedAtMs: now,
+        reportedAtMs: now,
+        attempt: outcome.attempts,
+        idempotencyKey: msg.idempotencyKey,
+      },
+      fallback: step > 0,
+      fallbackFromChannel: step > 0 ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
+      workerId: this.deps.workerId,
+    }).finish();
+    this.deps.sink.push(TOPICS.reports, [{ key: msg.campaignId, value: Buffer.from(record) }]);
+  }
+
+  private deadLetter(
+    campaignId: string,
+    recordId: string,
+    reason: string,
+    detail: string,
+    original: Buffer,
+    attempts: number,
+  ): void {
+    this.deps.progress.deadLettered(campaignId, reason);
+    const value = DeadLetter.encode({
+      recordId,
+      campaignId,
+      reason,
+      detail,
+      original,
+      attempts,
+      failedAtMs: Date.now(),
+    }).finish();
+    this.deps.sink.push(TOPICS.deadLetters, [{ key: campaignId, value: Buffer.from(value) }]);
+  }
+}

@@ -1,0 +1,43 @@
+import type { Message, Producer } from 'kafkajs';
+
+/**
+ * Coalesces small sends into few produce requests (reports arrive one by one at tens of
+ * thousands a second). `flush()` resolves once everything queued so far is acknowledged.
+ */
+export class BatchingSink {
+  private queue = new Map<string, Message[]>();
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly opts: { lingerMs: number; maxBatch: number } = { lingerMs: 20, maxBatch: 2000 },
+  ) {}
+
+  push(topic: string, messages: Message[]): void {
+    if (messages.length === 0) return;
+    const list = this.queue.get(topic);
+    if (list) list.push(...messages);
+    else this.queue.set(topic, [...messages]);
+    this.queued += messages.length;
+    if (this.queued >= this.opts.maxBatch) void this.flush().catch(() => undefined);
+    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
+  }
+
+  /** Sends what is queued; rejects if the broker refuses it (the caller must not commit then). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queued === 0) return this.inFlight;
+    const topicMessages = [...this.queue].map(([topic, messages]) => ({ topic, messages }));
+    this.queue = new Map();
+    this.queued = 0;
+    const previous = this.inFlight;
+    const send = previous
+      .catch(() => undefined)
+      .then(() => this.producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined));
+    this.inFlight = send;
+    return send;
+  }
+}

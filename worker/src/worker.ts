@@ -1,0 +1,206 @@
+import * as grpc from '@grpc/grpc-js';
+import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { createLogger, type CarrierId, type Logger } from '@anshim/core';
+import type { CampaignDirectory } from './campaign.ts';
+import { CarrierLink } from './carrier-link.ts';
+import { Dispatcher } from './dispatcher.ts';
+import type { CampaignKeySource, CarrierKeys } from './keys.ts';
+import { PreparePool } from './pool.ts';
+import { BatchProcessor } from './processor.ts';
+import { ProgressCounters, type CampaignProgress } from './progress.ts';
+import { ReportsPump } from './reports.ts';
+import { BatchingSink } from './sink.ts';
+import { CAMPAIGN_HEADER, TOPICS } from './topics.ts';
+
+export interface CarrierEndpoint {
+  address: string;
+}
+
+export interface WorkerConfig {
+  workerId: string;
+  brokers: string[];
+  groupId: string;
+  topics: Array<string | RegExp>;
+  carriers: Partial<Record<CarrierId, CarrierEndpoint>>;
+  carrierKeys: CarrierKeys;
+  /** Mutual TLS to carriers: CA that signed the carriers' certs, and this worker's client cert. */
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
+  portabilitySeed?: string;
+  poolThreads?: number;
+  partitionsConsumedConcurrently?: number;
+  /** Records per pool task and per SubmitRequest. */
+  chunkSize?: number;
+  maxAttempts?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  /** Follow the carriers' delivery-report streams (one worker per fleet is enough). */
+  followReports?: boolean;
+}
+
+export interface WorkerDeps {
+  campaigns: CampaignDirectory;
+  keys: CampaignKeySource;
+  log?: Logger;
+}
+
+/**
+ * One worker process: a consumer-group member that prepares records in its piscina pool,
+ * dispatches them to carriers, and commits a record's offset only once it is final.
+ */
+export class MessagingWorker {
+  readonly progress: ProgressCounters;
+  private readonly log: Logger;
+  private readonly kafka: Kafka;
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private pool: PreparePool | undefined;
+  private links = new Map<CarrierId, CarrierLink>();
+  private pumps: ReportsPump[] = [];
+  private progressTimer: NodeJS.Timeout | undefined;
+  private sink: BatchingSink | undefined;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.log = deps.log ?? createLogger('worker');
+    this.progress = new ProgressCounters(config.workerId);
+    this.kafka = new Kafka({
+      clientId: `anshim-worker-${config.workerId}`,
+      brokers: config.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => this.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const credentials = c.tls
+      ? grpc.credentials.createSsl(c.tls.ca, c.tls.key, c.tls.cert)
+      : grpc.credentials.createInsecure();
+    const serverName = c.tls?.serverName ?? (c.tls ? 'localhost' : undefined);
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    this.sink = new BatchingSink(this.producer);
+    this.pool = new PreparePool({ threads: c.poolThreads });
+    for (const [carrier, endpoint] of Object.entries(c.carriers) as Array<[CarrierId, CarrierEndpoint]>) {
+      this.links.set(carrier, new CarrierLink({ carrier, address: endpoint.address, credentials, serverName }));
+      if (c.followReports !== false) {
+        const opts: grpc.ChannelOptions = serverName
+          ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName }
+          : {};
+        this.pumps.push(
+          new ReportsPump(carrier, endpoint.address, credentials, opts, {
+            sink: this.sink,
+            progress: this.progress,
+            campaigns: this.deps.campaigns,
+            workerId: c.workerId,
+            log: this.log,
+          }),
+        );
+      }
+    }
+    const consumer = this.kafka.consumer({
+      groupId: c.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    // kafkajs only hands out heartbeat() inside eachBatch; retries waiting on a carrier use the latest one.
+    let heartbeatNow: () => Promise<void> = async () => undefined;
+    const dispatcher = new Dispatcher(this.links, {
+      maxAttempts: c.maxAttempts ?? 10,
+      backoff: c.backoff ?? { baseMs: 100, maxMs: 10_000 },
+      batchSize: c.chunkSize ?? 500,
+      onWait: async () => {
+        await heartbeatNow().catch(() => undefined);
+      },
+    });
+    const processor = new BatchProcessor({
+      pool: this.pool,
+      dispatcher,
+      campaigns: this.deps.campaigns,
+      keys: this.deps.keys,
+      carrierKeys: c.carrierKeys,
+      portabilitySeed: c.portabilitySeed ?? 'anshim-krnp',
+      sink: this.sink,
+      progress: this.progress,
+      workerId: c.workerId,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: c.topics, fromBeginning: true });
+    const chunkSize = c.chunkSize ?? 500;
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 500,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: c.partitionsConsumedConcurrently ?? 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        heartbeatNow = heartbeat;
+        for (let i = 0; i < batch.messages.length; i += chunkSize) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(i, i + chunkSize);
+          await Promise.all(
+            [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+          );
+          resolveOffset(chunk[chunk.length - 1]!.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
+    });
+    this.progressTimer = setInterval(() => this.publishProgress(), 1000);
+    this.log.info(
+      { workerId: c.workerId, carriers: Object.keys(c.carriers), threads: this.pool.threads },
+      'worker started',
+    );
+  }
+
+  private publishProgress(): void {
+    for (const p of this.progress.takeDirty()) {
+      this.sink?.push(TOPICS.progress, [{ key: `${p.campaignId}/${p.workerId}`, value: JSON.stringify(p) }]);
+    }
+  }
+
+  /** A summary for logs and benchmarks: counts and produce-to-ack latency, no personal data. */
+  stats(): { campaigns: CampaignProgress[]; ackLatencyMs: { p50: number; p99: number; max: number; count: number } } {
+    const h = this.progress.ackLatencyUs;
+    return {
+      campaigns: this.progress.all(),
+      ackLatencyMs: { p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000, count: h.count },
+    };
+  }
+
+  get poolUtilization(): number {
+    return this.pool?.utilization ?? 0;
+  }
+
+  /** Graceful stop: no new fetches, in-flight batches finish and commit, reports flushed, then close. */
+  async stop(): Promise<void> {
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    await this.consumer?.stop();
+    await this.consumer?.disconnect();
+    await Promise.all(this.pumps.map((p) => p.stop()));
+    this.publishProgress();
+    await this.sink?.flush().catch((err: Error) => this.log.error({ err: err.message }, 'final flush failed'));
+    for (const link of this.links.values()) link.close();
+    await this.pool?.close();
+    await this.producer?.disconnect();
+    this.log.info({ workerId: this.config.workerId }, 'worker stopped');
+  }
+}
+
+function groupByCampaign(messages: KafkaMessage[]): Map<string, Buffer[]> {
+  const groups = new Map<string, Buffer[]>();
+  for (const m of messages) {
+    const header = m.headers?.[CAMPAIGN_HEADER];
+    const campaignId = header ? header.toString() : '';
+    const list = groups.get(campaignId);
+    const value = m.value ?? Buffer.alloc(0);
+    if (list) list.push(value);
+    else groups.set(campaignId, [value]);
+  }
+  return groups;
+}
