@@ -117,3 +117,13 @@ export function deriveCarrierKey({ carrier, privateKey, peerPublicKey, salt }: C
   const [a, b] = Buffer.compare(own, Buffer.from(peerPublicKey)) <= 0 ? [own, peerPublicKey] : [peerPublicKey, own];
   return new DataKey(`${carrier}:x25519:${fingerprint(a, b, salt ?? Buffer.alloc(0))}`, material);
 }
+
+/**
+ * One transport key per carrier from one fleet-wide secret (a single Secret serves the
+ * local stack, tests and benchmarks): secret = SHA-256(fleetSecret ‖ "|" ‖ carrier).
+ * Worker and carrier simulators derive the same key and key id.
+ */
+export function carrierKeyFromFleetSecret(carrier: string, fleetSecret: Uint8Array): DataKey {
+  const secret = createHash('sha256').update(fleetSecret).update('|').update(carrier).digest();
+  return carrierKeyFromPreShared(carrier, secret);
+}

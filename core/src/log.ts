@@ -55,8 +55,8 @@ export function maskDeep(value: unknown, depth = 0): unknown {
 
 export interface CreateLoggerOptions {
   level?: LoggerOptions['level'];
-  /** Defaults to stdout; tests pass a stream to capture lines. */
-  destination?: DestinationStream;
+  /** Defaults to stdout; a path appends to that file (synchronously, so a scan right after sees every line). */
+  destination?: DestinationStream | string;
 }
 
 export function createLogger(component: string, options: CreateLoggerOptions = {}): Logger {
@@ -87,7 +87,11 @@ export function createLogger(component: string, options: CreateLoggerOptions = {
       },
     },
   };
-  const logger = options.destination ? pino(loggerOptions, options.destination) : pino(loggerOptions);
+  const destination =
+    typeof options.destination === 'string'
+      ? pino.destination({ dest: options.destination, sync: true, mkdir: true })
+      : options.destination;
+  const logger = destination ? pino(loggerOptions, destination) : pino(loggerOptions);
   // pino applies formatters.bindings to the root only; children inherit this own property
   // through their prototype chain, so every generation's bindings are masked.
   const child = logger.child;

@@ -25,6 +25,7 @@ export interface WorkerFile {
   chunkSize?: number;
   maxAttempts?: number;
   followReports?: boolean;
+  sessionTimeoutMs?: number;
 }
 
 export class WorkerConfigError extends Error {
@@ -73,6 +74,7 @@ export async function loadWorkerFile(path: string) {
     chunkSize: file.chunkSize,
     maxAttempts: file.maxAttempts,
     followReports: file.followReports,
+    sessionTimeoutMs: file.sessionTimeoutMs,
   };
   return { config, campaigns, keys };
 }

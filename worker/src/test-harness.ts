@@ -1,10 +1,24 @@
 // Shared set-up for the worker's integration tests and benchmark: real Kafka topics, sealed
 // campaign records, and certificates from the local stack's CA.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { sealCampaignRecord, type DataKey } from '@anshim/core';
+import {
+  carrierKeyFromFleetSecret,
+  LocalKekProvider,
+  sealCampaignRecord,
+  type CarrierId,
+  type DataKey,
+} from '@anshim/core';
 import { LocalCa, requireStack } from '@anshim/stack';
 import type { IRecipientPayload } from '@anshim/proto';
-import { CAMPAIGN_HEADER, ensureDataPlaneTopics } from './topics.ts';
+import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from '@anshim/simulator';
+import type { CampaignSpec } from './campaign.ts';
+import type { WorkerFile } from './config-file.ts';
+import type { CarrierKeys } from './keys.ts';
+import type { WorkerConfig } from './worker.ts';
+import { CAMPAIGN_HEADER, campaignTopic, ensureDataPlaneTopics } from './topics.ts';
 
 export function stackKafka(clientId = 'anshim-test'): Kafka {
   return new Kafka({ clientId, brokers: requireStack().kafka.brokers, logLevel: logLevel.NOTHING });
@@ -95,4 +109,187 @@ export function* fakeRecipients(count: number, start = 0): Generator<IRecipientP
       consent: { advertising: true, night: false, consentedAtMs: Date.now() },
     };
   }
+}
+
+export async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Reads every record of `topic` whose key is `key`, until `count` arrived or the time is up. */
+export async function readKeyed(
+  kafka: Kafka,
+  topic: string,
+  key: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<Buffer[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${key}-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const found: Buffer[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === key && message.value) found.push(message.value);
+    },
+  });
+  try {
+    await waitFor(`${count} records keyed ${key} on ${topic}`, () => found.length >= count, timeoutMs);
+  } finally {
+    await consumer.disconnect();
+  }
+  return found;
+}
+
+export const TEST_CARRIERS: CarrierId[] = ['skt', 'kt', 'lguplus', 'kakao'];
+
+/** Carrier simulators over mTLS with transport keys derived from one fleet secret, as the stack runs them. */
+export class TestCarriers {
+  readonly fleetSecret = randomBytes(32);
+  readonly sims = new Map<CarrierId, CarrierSimulator>();
+  readonly tls = carrierTlsFiles();
+
+  async start(opts: Partial<CarrierSimulatorOptions> = {}, carriers = TEST_CARRIERS): Promise<this> {
+    for (const carrier of carriers) {
+      this.sims.set(
+        carrier,
+        await startCarrierSimulator({
+          carrier,
+          transportKey: carrierKeyFromFleetSecret(carrier, this.fleetSecret),
+          tls: {
+            ca: readFileSync(this.tls.ca),
+            cert: readFileSync(this.tls.server.cert),
+            key: readFileSync(this.tls.server.key),
+          },
+          kakaoTemplates: ['ORDER_SHIPPED'],
+          deliveryDelayMs: 5,
+          ...opts,
+        }),
+      );
+    }
+    return this;
+  }
+
+  sim(carrier: CarrierId): CarrierSimulator {
+    const s = this.sims.get(carrier);
+    if (!s) throw new Error(`no simulator for ${carrier}`);
+    return s;
+  }
+
+  /** Distinct logical messages of a campaign accepted, summed over carriers. */
+  accepted(campaignId: string, carriers: CarrierId[] = [...this.sims.keys()]): number {
+    return carriers.reduce((n, c) => n + (this.sims.get(c)?.ledger.campaign(campaignId)?.messages ?? 0), 0);
+  }
+
+  /** Messages accepted a second time under another idempotency key: a duplicate reached a handset. */
+  reaccepted(campaignId: string): number {
+    return [...this.sims.values()].reduce((n, s) => n + (s.ledger.campaign(campaignId)?.reaccepted ?? 0), 0);
+  }
+
+  carrierKeys(): CarrierKeys {
+    return [...this.sims.keys()].map((c) => {
+      const k = carrierKeyFromFleetSecret(c, this.fleetSecret);
+      return { carrier: c, id: k.id, material: k.material };
+    });
+  }
+
+  workerConfig(spec: CampaignSpec, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
+    return {
+      workerId: `w-${spec.id}`,
+      brokers: requireStack().kafka.brokers,
+      groupId: `workers-${spec.id}`,
+      topics: [campaignTopic(spec.id)],
+      carriers: Object.fromEntries([...this.sims].map(([c, s]) => [c, { address: s.address }])),
+      carrierKeys: this.carrierKeys(),
+      tls: {
+        ca: readFileSync(this.tls.ca),
+        cert: readFileSync(this.tls.client.cert),
+        key: readFileSync(this.tls.client.key),
+        serverName: 'localhost',
+      },
+      poolThreads: 2,
+      backoff: { baseMs: 50, maxMs: 1000 },
+      maxAttempts: 40,
+      ...overrides,
+    };
+  }
+
+  /** The same configuration as a worker process reads it from its mounted files (wrapped data key, key files). */
+  async workerFile(
+    dir: string,
+    spec: CampaignSpec,
+    dataKey: DataKey,
+    overrides: Partial<WorkerFile> = {},
+  ): Promise<string> {
+    const kekMaterial = randomBytes(32);
+    const kekFile = join(dir, `kek-${spec.id}.hex`);
+    writeFileSync(kekFile, kekMaterial.toString('hex'), { mode: 0o600 });
+    const wrapped = await new LocalKekProvider('test-kek', kekMaterial).wrap(dataKey);
+    const file: WorkerFile = {
+      brokers: requireStack().kafka.brokers,
+      groupId: `workers-${spec.id}`,
+      topics: [campaignTopic(spec.id)],
+      carriers: Object.fromEntries([...this.sims].map(([c, s]) => [c, { address: s.address }])),
+      carrierKeys: this.carrierKeys().map((k) => ({
+        carrier: k.carrier,
+        id: k.id,
+        materialHex: Buffer.from(k.material).toString('hex'),
+      })),
+      tls: {
+        caFile: this.tls.ca,
+        certFile: this.tls.client.cert,
+        keyFile: this.tls.client.key,
+        serverName: 'localhost',
+      },
+      kek: { id: 'test-kek', file: kekFile },
+      campaigns: [{ spec, wrappedKeys: [wrapped.toString('base64')] }],
+      poolThreads: 1,
+      maxAttempts: 40,
+      ...overrides,
+    };
+    const path = join(dir, `worker-${spec.id}.json`);
+    writeFileSync(path, JSON.stringify(file, null, 2), { mode: 0o600 });
+    return path;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.sims.values()].map((s) => s.close()));
+  }
+}
+
+export function textCampaign(id: string, overrides: Partial<CampaignSpec> = {}): CampaignSpec {
+  return {
+    id,
+    channel: 'TEXT',
+    fallback: [],
+    template: '#{name}님, #{store} 주말 특가 안내',
+    senderNumber: '15881234',
+    processors: TEST_CARRIERS,
+    ttlMs: 3_600_000,
+    ...overrides,
+  };
+}
+
+/** Files under `dir` that contain any of `needles` (for canary scans). */
+export function scanFiles(dir: string, needles: Buffer[]): string[] {
+  const hits: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        const data = readFileSync(path);
+        if (needles.some((n) => data.includes(n))) hits.push(path);
+      }
+    }
+  };
+  walk(dir);
+  return hits;
 }

@@ -32,6 +32,8 @@ export interface WorkerConfig {
   chunkSize?: number;
   maxAttempts?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /** Kafka group session timeout: how long a crashed worker holds its partitions (default 30 s). */
+  sessionTimeoutMs?: number;
   /** Follow the carriers' delivery-report streams (one worker per fleet is enough). */
   followReports?: boolean;
 }
@@ -102,8 +104,8 @@ export class MessagingWorker {
     }
     const consumer = this.kafka.consumer({
       groupId: c.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: c.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((c.sessionTimeoutMs ?? 30_000) / 3)),
       maxWaitTimeInMs: 50,
       allowAutoTopicCreation: false,
     });
