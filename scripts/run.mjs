@@ -11,6 +11,7 @@ const entries = {
   start: 'scripts/start.ts',
   test: 'scripts/test.ts',
   stack: 'stack/src/cli.ts',
+  'bench:dispatch': 'worker/bench/dispatch.bench.ts',
 };
 
 function ensureDependencies() {

@@ -16,14 +16,16 @@ export class PreparePool {
       filename: new URL('./task.ts', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      // Each task is a whole batch: a short queue keeps memory bounded and latency honest.
-      maxQueue: threads * 4,
+      // Each task is a chunk of a Kafka fetch, so Kafka's fetch size already bounds the queue.
+      maxQueue: Infinity,
       idleTimeout: 60_000,
     });
   }
 
   run(input: PrepareTaskInput): Promise<PrepareTaskOutput> {
-    return this.piscina.run(input) as Promise<PrepareTaskOutput>;
+    return this.piscina.run(input, {
+      transferList: [input.records.bytes.buffer as ArrayBuffer],
+    }) as Promise<PrepareTaskOutput>;
   }
 
   get utilization(): number {

@@ -3,6 +3,7 @@ import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
 import type { Dispatcher, DispatchOutcome } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import type { PreparePool } from './pool.ts';
+import { packFrames, unpackFrames } from './task.ts';
 import type { PreparedMessage } from './prepare.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
@@ -56,25 +57,29 @@ export class BatchProcessor {
       return;
     }
     let pending = values.map((value) => ({ value, step: 0 }));
+    let wrote = false;
     while (pending.length > 0) {
       const out = await deps.pool.run({
         campaign,
         campaignKeys: deps.keys.keysFor(campaignId),
         carrierKeys: deps.carrierKeys,
         portabilitySeed: deps.portabilitySeed,
-        records: pending.map((p) => p.value),
+        records: packFrames(pending.map((p) => p.value)),
         steps: pending.some((p) => p.step > 0) ? pending.map((p) => p.step) : undefined,
         now: Date.now(),
       });
       for (const f of out.failed) {
+        wrote = true;
         this.deadLetter(campaignId, '', f.reason, f.detail, pending[f.index]!.value, 0);
       }
-      const outcomes = await deps.dispatcher.dispatch(out.prepared);
+      const frames = unpackFrames(out.frames);
+      const prepared = out.prepared.map((slot, i) => ({ ...slot, frame: frames[i]! }));
+      const outcomes = await deps.dispatcher.dispatch(prepared);
       const next: typeof pending = [];
       let accepted = 0;
       let duplicates = 0;
       const ackedAt = Date.now();
-      out.prepared.forEach((msg, i) => {
+      prepared.forEach((msg, i) => {
         const outcome = outcomes[i]!;
         const origin = pending[msg.index]!;
         if (outcome.kind === 'accepted') {
@@ -83,11 +88,13 @@ export class BatchProcessor {
           deps.progress.ackLatency(msg.enqueuedAtMs, ackedAt);
           if (origin.step > 0) deps.progress.fellBack(campaignId, 1);
         } else if (outcome.kind === 'rejected') {
+          wrote = true;
           this.report(campaign, msg, origin.step, outcome);
           if (isFallbackResult(msg.channel, outcome.result) && origin.step < campaign.fallback.length) {
             next.push({ value: origin.value, step: origin.step + 1 });
           } else deps.progress.result(campaignId, outcome.result);
         } else {
+          wrote = true;
           this.deadLetter(
             campaignId,
             msg.recordId,
@@ -101,7 +108,8 @@ export class BatchProcessor {
       deps.progress.sent(campaignId, accepted, duplicates);
       pending = next;
     }
-    await deps.sink.flush();
+    // Dead letters and worker-side reports must be in Kafka before the offsets move on.
+    if (wrote) await deps.sink.flush();
   }
 
   /** A final result the worker learnt from an ack rather than from a carrier report. */

@@ -1,4 +1,5 @@
 // The piscina task: runs in the pool's threads. One call prepares a batch of records.
+import { Piscina } from 'piscina';
 import { DataKey, SimulatedPortabilityDirectory, type CarrierId } from '@anshim/core';
 import type { CampaignSpec } from './campaign.ts';
 import { prepareMessage, PrepareError, type PrepareFailure, type PreparedMessage } from './prepare.ts';
@@ -13,15 +14,54 @@ export interface PrepareTaskInput {
   campaignKeys: KeyMaterial[];
   carrierKeys: Array<KeyMaterial & { carrier: CarrierId }>;
   portabilitySeed: string;
-  records: Uint8Array[];
+  /** The records back to back in one transferred buffer (see packFrames), so no fetch buffer is cloned. */
+  records: PackedFrames;
   /** Fallback step per record (0 = the campaign's primary channel); absent means all 0. */
   steps?: number[];
   now: number;
 }
 
+export interface PackedFrames {
+  bytes: Uint8Array;
+  lengths: number[];
+}
+
+export type PreparedSlot = Omit<PreparedMessage, 'frame'> & { index: number };
+
 export interface PrepareTaskOutput {
-  prepared: Array<PreparedMessage & { index: number }>;
+  /** Prepared messages in order; their frames are back to back in `frames`. */
+  prepared: PreparedSlot[];
+  frames: PackedFrames;
   failed: Array<{ index: number; reason: PrepareFailure; detail: string }>;
+}
+
+/**
+ * Copies frames into one buffer with its own ArrayBuffer, ready to transfer to another
+ * thread. Structured clone of a Buffer would copy its whole backing store: for a Kafka
+ * record that is the entire fetch response, for a protobuf frame an 8 KiB pool slab.
+ */
+export function packFrames(frames: readonly Uint8Array[]): PackedFrames {
+  let total = 0;
+  for (const f of frames) total += f.length;
+  const bytes = new Uint8Array(total);
+  const lengths = new Array<number>(frames.length);
+  let at = 0;
+  frames.forEach((f, i) => {
+    bytes.set(f, at);
+    at += f.length;
+    lengths[i] = f.length;
+  });
+  return { bytes, lengths };
+}
+
+export function unpackFrames(packed: PackedFrames): Uint8Array[] {
+  const out = new Array<Uint8Array>(packed.lengths.length);
+  let at = 0;
+  packed.lengths.forEach((n, i) => {
+    out[i] = packed.bytes.subarray(at, at + n);
+    at += n;
+  });
+  return out;
 }
 
 // Keys stay imported in the thread between tasks; a key the main thread no longer sends
@@ -57,19 +97,22 @@ export default function prepareBatch(input: PrepareTaskInput): PrepareTaskOutput
     portability,
     now: input.now,
   };
-  const out: PrepareTaskOutput = { prepared: [], failed: [] };
-  input.records.forEach((value, index) => {
+  const prepared: PreparedSlot[] = [];
+  const frames: Uint8Array[] = [];
+  const failed: PrepareTaskOutput['failed'] = [];
+  unpackFrames(input.records).forEach((value, index) => {
     try {
-      out.prepared.push({ ...prepareMessage(value, ctx, input.steps?.[index] ?? 0), index });
+      const { frame, ...slot } = prepareMessage(value, ctx, input.steps?.[index] ?? 0);
+      prepared.push({ ...slot, index });
+      frames.push(frame);
     } catch (err) {
-      if (err instanceof PrepareError) out.failed.push({ index, reason: err.reason, detail: err.message });
+      if (err instanceof PrepareError) failed.push({ index, reason: err.reason, detail: err.message });
       else
-        out.failed.push({
-          index,
-          reason: 'malformed-record',
-          detail: err instanceof Error ? err.name : 'unknown error',
-        });
+        failed.push({ index, reason: 'malformed-record', detail: err instanceof Error ? err.name : 'unknown error' });
     }
   });
-  return out;
+  const out: PrepareTaskOutput = { prepared, frames: packFrames(frames), failed };
+  // Hand the frames' buffer over to the main thread instead of copying it.
+  const movable = { [Piscina.transferableSymbol]: out.frames.bytes.buffer, [Piscina.valueSymbol]: out };
+  return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]) as unknown as PrepareTaskOutput;
 }

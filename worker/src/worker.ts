@@ -141,16 +141,22 @@ export class MessagingWorker {
       partitionsConsumedConcurrently: c.partitionsConsumedConcurrently ?? 4,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         heartbeatNow = heartbeat;
-        for (let i = 0; i < batch.messages.length; i += chunkSize) {
-          if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + chunkSize);
-          await Promise.all(
-            [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
-          );
-          resolveOffset(chunk[chunk.length - 1]!.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        }
+        if (!isRunning() || isStale()) return;
+        // Chunks of one batch run concurrently (pool and carrier links pipeline them); the
+        // batch's offset is resolved only when every chunk in it is final.
+        const chunks: KafkaMessage[][] = [];
+        for (let i = 0; i < batch.messages.length; i += chunkSize) chunks.push(batch.messages.slice(i, i + chunkSize));
+        await Promise.all(
+          chunks.map((chunk) =>
+            Promise.all(
+              [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+            ),
+          ),
+        );
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) resolveOffset(last.offset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
       },
     });
     this.progressTimer = setInterval(() => this.publishProgress(), 1000);

@@ -1,0 +1,288 @@
+// npm run bench:dispatch [-- --records N --threads T --rate R]
+// Pushes sealed campaign records through the real Kafka, a worker process (piscina pool) and
+// carrier simulator processes over mutual TLS, and prints end-to-end throughput, produce-to-ack
+// latency, worker memory and the CPU split between the processes. Figures, not assertions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/core';
+import { repoRoot, requireStack, up } from '@anshim/stack';
+import { campaignTopic, CAMPAIGN_HEADER } from '../src/topics.ts';
+import type { WorkerFile } from '../src/config-file.ts';
+import { carrierTlsFiles, createCampaignTopic, fakeRecipients, stackKafka, textCampaign } from '../src/test-harness.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    threads: { type: 'string', default: '2' },
+    partitions: { type: 'string', default: '12' },
+    rate: { type: 'string', default: '0' },
+    // preload: all records are in Kafka before the worker starts (measures the pipeline's drain rate);
+    // live: the worker runs while the bench produces (produce-to-ack latency under load).
+    mode: { type: 'string', default: 'preload' },
+    // --reports=off: the worker does not follow carriers' delivery reports (isolates their cost).
+    reports: { type: 'string', default: 'on' },
+  },
+});
+const TOTAL = Number(args.records);
+const MNOS = ['skt', 'kt', 'lguplus'] as const;
+const CLK_TCK = 100;
+
+interface Sample {
+  cpuSeconds: number;
+  rssMb: number;
+}
+
+function sample(pid: number): Sample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return { cpuSeconds: cpu, rssMb: Number(rss ?? 0) / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+function startProcess(
+  name: string,
+  script: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+): ChildProcess {
+  const out = openSync(join(logDir, `${name}.log`), 'a');
+  // ANSHIM_BENCH_PROFILE=dir writes V8 CPU profiles of every process (and thread) to dir.
+  const profile = process.env.ANSHIM_BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANSHIM_BENCH_PROFILE}`]
+    : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, script), ...argv], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', out],
+  });
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was ready`)));
+  });
+}
+
+async function ledgerAccepted(adminPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/ledger`);
+  const body = (await res.json()) as { carriers: Record<string, { accepted: number }> };
+  return Object.values(body.carriers).reduce((n, c) => n + (c.accepted ?? 0), 0);
+}
+
+async function main(): Promise<void> {
+  await up((line) => console.log(`[stack] ${line}`));
+  const stack = requireStack();
+  const work = mkdtempSync(join(tmpdir(), 'anshim-bench-'));
+  const resultsDir = join(repoRoot, 'bench-results');
+  mkdirSync(resultsDir, { recursive: true });
+  const children: ChildProcess[] = [];
+  try {
+    const tls = carrierTlsFiles();
+    const fleetSecret = randomBytes(32).toString('hex');
+    const simConfig = join(work, 'simulators.json');
+    writeFileSync(
+      simConfig,
+      JSON.stringify({
+        host: '127.0.0.1',
+        tls: { ca: tls.ca, cert: tls.server.cert, key: tls.server.key },
+        admin: { port: 0 },
+        defaults: { deliveryDelayMs: 50, failureRates: { HANDSET_OFF: 0.01, NO_SUCH_NUMBER: 0.002 } },
+        carriers: { skt: {}, kt: {}, lguplus: {} },
+      }),
+    );
+    const sim = startProcess(
+      'simulators',
+      'simulator/src/main.ts',
+      [simConfig],
+      { ANSHIM_SIM_PSK_HEX: fleetSecret },
+      work,
+    );
+    children.push(sim);
+    const ready = JSON.parse(await firstLine(sim)) as {
+      carriers: Record<string, { port: number; keyId: string }>;
+      admin: { port: number };
+    };
+
+    const spec = textCampaign(`bench-${Date.now()}`, { processors: [...MNOS] });
+    const dataKey = generateDataKey(spec.id);
+    const topic = campaignTopic(spec.id);
+    const kafka = stackKafka('bench');
+    await createCampaignTopic(kafka, topic, Number(args.partitions));
+
+    const { carrierKeyFromFleetSecret } = await import('@anshim/core');
+    const kekMaterial = randomBytes(32);
+    writeFileSync(join(work, 'kek.hex'), kekMaterial.toString('hex'), { mode: 0o600 });
+    const workerFile: WorkerFile = {
+      brokers: stack.kafka.brokers,
+      groupId: `bench-${spec.id}`,
+      topics: [topic],
+      carriers: Object.fromEntries(MNOS.map((c) => [c, { address: `127.0.0.1:${ready.carriers[c]!.port}` }])),
+      carrierKeys: MNOS.map((c) => {
+        const k = carrierKeyFromFleetSecret(c, Buffer.from(fleetSecret, 'hex'));
+        return { carrier: c, id: k.id, materialHex: k.material.toString('hex') };
+      }),
+      tls: { caFile: tls.ca, certFile: tls.client.cert, keyFile: tls.client.key, serverName: 'localhost' },
+      kek: { id: 'bench-kek', file: join(work, 'kek.hex') },
+      campaigns: [
+        {
+          spec,
+          wrappedKeys: [(await new LocalKekProvider('bench-kek', kekMaterial).wrap(dataKey)).toString('base64')],
+        },
+      ],
+      poolThreads: Number(args.threads),
+      partitionsConsumedConcurrently: Number(args.partitions),
+      chunkSize: 500,
+      followReports: args.reports !== 'off',
+    };
+    const startWorker = async () => {
+      writeFileSync(join(work, 'worker.json'), JSON.stringify(workerFile), { mode: 0o600 });
+      const worker = startProcess(
+        'worker',
+        'worker/src/main.ts',
+        [],
+        { ANSHIM_WORKER_CONFIG: join(work, 'worker.json'), ANSHIM_WORKER_ID: 'bench-worker' },
+        work,
+      );
+      children.push(worker);
+      await firstLine(worker);
+      let workerStats = '';
+      worker.stdout!.on('data', (d: Buffer) => (workerStats += d.toString()));
+
+      const pids: Record<string, number> = { worker: worker.pid!, simulators: sim.pid!, kafka: stack.kafka.pid };
+      if (live) pids['bench (producer)'] = process.pid;
+      const startCpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, sample(pid)?.cpuSeconds ?? 0]));
+      let maxWorkerRss = 0;
+      const sampler = setInterval(() => (maxWorkerRss = Math.max(maxWorkerRss, sample(worker.pid!)?.rssMb ?? 0)), 250);
+      return {
+        worker,
+        pids,
+        startCpu,
+        getStats: () => workerStats,
+        stopSampler: () => clearInterval(sampler),
+        maxRss: () => maxWorkerRss,
+      };
+    };
+    const live = args.mode === 'live';
+    let run = live ? await startWorker() : undefined;
+    console.log(
+      `[bench] producing ${TOTAL.toLocaleString()} sealed records to ${topic} (${args.partitions} partitions)`,
+    );
+    const t0 = Date.now();
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const rate = Number(args.rate);
+    const batch = 2000;
+    let produced = 0;
+    const recipients = fakeRecipients(TOTAL);
+    const inflight: Promise<unknown>[] = [];
+    while (produced < TOTAL) {
+      const messages = [];
+      for (let i = 0; i < batch && produced < TOTAL; i++, produced++) {
+        const r = recipients.next().value!;
+        const recordId = `r${produced}`;
+        messages.push({
+          key: recordId,
+          value: Buffer.from(sealCampaignRecord(dataKey, spec.id, recordId, r)),
+          headers: { [CAMPAIGN_HEADER]: spec.id },
+        });
+      }
+      inflight.push(producer.send({ topic, messages, acks: 1 }));
+      if (inflight.length >= 8) await inflight.shift();
+      if (rate > 0) {
+        const due = t0 + (produced / rate) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+    }
+    await Promise.all(inflight);
+    const producedMs = Date.now() - t0;
+    await producer.disconnect();
+    console.log(
+      `[bench] produced in ${(producedMs / 1000).toFixed(1)} s (${Math.round(TOTAL / (producedMs / 1000)).toLocaleString()} records/s)`,
+    );
+
+    const drainStart = Date.now();
+    run ??= await startWorker();
+    const { worker, pids, startCpu } = run;
+    let accepted = 0;
+    let lastReport = Date.now();
+    while (accepted < TOTAL) {
+      await sleep(200);
+      accepted = await ledgerAccepted(ready.admin.port);
+      if (Date.now() - lastReport > 5000) {
+        lastReport = Date.now();
+        console.log(`[bench] ${accepted.toLocaleString()} / ${TOTAL.toLocaleString()} accepted by carriers`);
+      }
+      if (worker.exitCode !== null) throw new Error('the worker exited during the run');
+    }
+    const elapsedMs = Date.now() - (live ? t0 : drainStart);
+    run.stopSampler();
+    const maxWorkerRss = run.maxRss();
+    const cpu = Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, (sample(pid)?.cpuSeconds ?? 0) - (startCpu[k] ?? 0)]),
+    );
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+    const workerStats = run.getStats();
+    const stats = JSON.parse(workerStats.split('\n').find((l) => l.includes('"stopped":true')) ?? '{}') as {
+      ackLatencyMs?: { p50: number; p99: number; max: number };
+    };
+    const totalCpu = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const result = {
+      records: TOTAL,
+      poolThreads: Number(args.threads),
+      partitions: Number(args.partitions),
+      mode: args.mode,
+      offeredRate: rate || 'unlimited',
+      endToEndMsgPerSec: Math.round(TOTAL / (elapsedMs / 1000)),
+      elapsedSec: +(elapsedMs / 1000).toFixed(1),
+      produceRecordsPerSec: Math.round(TOTAL / (producedMs / 1000)),
+      ackLatencyMs: stats.ackLatencyMs,
+      workerMaxRssMb: Math.round(maxWorkerRss),
+      cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, +v.toFixed(1)])),
+      cpuShare: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, `${Math.round((v / totalCpu) * 100)}%`])),
+      machine: '2 cores',
+    };
+    console.log(`
+dispatch benchmark: ${TOTAL.toLocaleString()} messages, both hops AES-256-GCM, carrier links mTLS
+  end-to-end          ${result.endToEndMsgPerSec.toLocaleString()} msg/s (${result.elapsedSec} s from ${live ? 'first produce' : 'worker start, records preloaded'} to last carrier ack)
+  produce             ${result.produceRecordsPerSec.toLocaleString()} records/s (seal + Kafka, in the bench process)
+  produce→ack latency p50 ${stats.ackLatencyMs?.p50.toFixed(0)} ms, p99 ${stats.ackLatencyMs?.p99.toFixed(0)} ms, max ${stats.ackLatencyMs?.max.toFixed(0)} ms
+  worker RSS (max)    ${result.workerMaxRssMb} MB (pool threads: ${result.poolThreads})
+  CPU seconds         ${Object.entries(result.cpuSeconds)
+    .map(([k, v]) => `${k} ${v} s (${result.cpuShare[k]})`)
+    .join(', ')}`);
+    const file = join(resultsDir, `dispatch-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2));
+    console.log(`  written to ${file}`);
+  } finally {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await sleep(500);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`[bench] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
