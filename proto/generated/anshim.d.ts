@@ -212,6 +212,25 @@ export namespace anshim {
                 public toJSON(): { [k: string]: any };
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }
+
+            interface IReportBatch {
+                reports?: (anshim.carrier.v1.IDeliveryReport[]|null);
+            }
+
+            class ReportBatch implements IReportBatch {
+                constructor(properties?: anshim.carrier.v1.IReportBatch);
+                public reports: anshim.carrier.v1.IDeliveryReport[];
+                public static create(properties?: anshim.carrier.v1.IReportBatch): anshim.carrier.v1.ReportBatch;
+                public static encode(message: anshim.carrier.v1.IReportBatch, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static encodeDelimited(message: anshim.carrier.v1.IReportBatch, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): anshim.carrier.v1.ReportBatch;
+                public static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): anshim.carrier.v1.ReportBatch;
+                public static verify(message: { [k: string]: any }): (string|null);
+                public static fromObject(object: { [k: string]: any }): anshim.carrier.v1.ReportBatch;
+                public static toObject(message: anshim.carrier.v1.ReportBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                public toJSON(): { [k: string]: any };
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
         }
     }
 
@@ -354,6 +373,27 @@ export namespace anshim {
                 public static verify(message: { [k: string]: any }): (string|null);
                 public static fromObject(object: { [k: string]: any }): anshim.records.v1.DeadLetter;
                 public static toObject(message: anshim.records.v1.DeadLetter, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                public toJSON(): { [k: string]: any };
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            interface IReportBatchRecord {
+                schemaVersion?: (number|null);
+                reports?: (anshim.records.v1.IReportRecord[]|null);
+            }
+
+            class ReportBatchRecord implements IReportBatchRecord {
+                constructor(properties?: anshim.records.v1.IReportBatchRecord);
+                public schemaVersion: number;
+                public reports: anshim.records.v1.IReportRecord[];
+                public static create(properties?: anshim.records.v1.IReportBatchRecord): anshim.records.v1.ReportBatchRecord;
+                public static encode(message: anshim.records.v1.IReportBatchRecord, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static encodeDelimited(message: anshim.records.v1.IReportBatchRecord, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): anshim.records.v1.ReportBatchRecord;
+                public static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): anshim.records.v1.ReportBatchRecord;
+                public static verify(message: { [k: string]: any }): (string|null);
+                public static fromObject(object: { [k: string]: any }): anshim.records.v1.ReportBatchRecord;
+                public static toObject(message: anshim.records.v1.ReportBatchRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
                 public toJSON(): { [k: string]: any };
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }

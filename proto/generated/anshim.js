@@ -2569,6 +2569,269 @@ export const anshim = $root.anshim = (() => {
                 return DeliveryReport;
             })();
 
+            v1.ReportBatch = (function() {
+
+                /**
+                 * Properties of a ReportBatch.
+                 * @memberof anshim.carrier.v1
+                 * @interface IReportBatch
+                 * @property {Array.<anshim.carrier.v1.IDeliveryReport>|null} [reports] ReportBatch reports
+                 */
+
+                /**
+                 * Constructs a new ReportBatch.
+                 * @memberof anshim.carrier.v1
+                 * @classdesc Represents a ReportBatch.
+                 * @implements IReportBatch
+                 * @constructor
+                 * @param {anshim.carrier.v1.IReportBatch=} [properties] Properties to set
+                 */
+                function ReportBatch(properties) {
+                    this.reports = [];
+                    if (properties)
+                        for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * ReportBatch reports.
+                 * @member {Array.<anshim.carrier.v1.IDeliveryReport>} reports
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @instance
+                 */
+                ReportBatch.prototype.reports = $util.emptyArray;
+
+                /**
+                 * Creates a new ReportBatch instance using the specified properties.
+                 * @function create
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {anshim.carrier.v1.IReportBatch=} [properties] Properties to set
+                 * @returns {anshim.carrier.v1.ReportBatch} ReportBatch instance
+                 */
+                ReportBatch.create = function create(properties) {
+                    return new ReportBatch(properties);
+                };
+
+                /**
+                 * Encodes the specified ReportBatch message. Does not implicitly {@link anshim.carrier.v1.ReportBatch.verify|verify} messages.
+                 * @function encode
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {anshim.carrier.v1.IReportBatch} message ReportBatch message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportBatch.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.reports != null && message.reports.length)
+                        for (let i = 0; i < message.reports.length; ++i)
+                            $root.anshim.carrier.v1.DeliveryReport.encode(message.reports[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified ReportBatch message, length delimited. Does not implicitly {@link anshim.carrier.v1.ReportBatch.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {anshim.carrier.v1.IReportBatch} message ReportBatch message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportBatch.encodeDelimited = function encodeDelimited(message, writer) {
+                    return this.encode(message, writer && writer.len ? writer.fork() : writer).ldelim();
+                };
+
+                /**
+                 * Decodes a ReportBatch message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {anshim.carrier.v1.ReportBatch} ReportBatch
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportBatch.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.anshim.carrier.v1.ReportBatch();
+                    while (reader.pos < end) {
+                        let tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                if (!(message.reports && message.reports.length))
+                                    message.reports = [];
+                                message.reports.push($root.anshim.carrier.v1.DeliveryReport.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Decodes a ReportBatch message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {anshim.carrier.v1.ReportBatch} ReportBatch
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportBatch.decodeDelimited = function decodeDelimited(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.uint32());
+                };
+
+                /**
+                 * Verifies a ReportBatch message.
+                 * @function verify
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                ReportBatch.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.reports != null && Object.hasOwnProperty.call(message, "reports")) {
+                        if (!Array.isArray(message.reports))
+                            return "reports: array expected";
+                        for (let i = 0; i < message.reports.length; ++i) {
+                            let error = $root.anshim.carrier.v1.DeliveryReport.verify(message.reports[i], long + 1);
+                            if (error)
+                                return "reports." + error;
+                        }
+                    }
+                    return null;
+                };
+
+                /**
+                 * Creates a ReportBatch message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {anshim.carrier.v1.ReportBatch} ReportBatch
+                 */
+                ReportBatch.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.anshim.carrier.v1.ReportBatch)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".anshim.carrier.v1.ReportBatch: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let message = new $root.anshim.carrier.v1.ReportBatch();
+                    if (object.reports) {
+                        if (!Array.isArray(object.reports))
+                            throw TypeError(".anshim.carrier.v1.ReportBatch.reports: array expected");
+                        message.reports = [];
+                        for (let i = 0; i < object.reports.length; ++i) {
+                            if (!$util.isObject(object.reports[i]))
+                                throw TypeError(".anshim.carrier.v1.ReportBatch.reports: object expected");
+                            message.reports[i] = $root.anshim.carrier.v1.DeliveryReport.fromObject(object.reports[i], long + 1);
+                        }
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a ReportBatch message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {anshim.carrier.v1.ReportBatch} message ReportBatch
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ReportBatch.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    let object = {};
+                    if (options.arrays || options.defaults)
+                        object.reports = [];
+                    if (message.reports && message.reports.length) {
+                        object.reports = [];
+                        for (let j = 0; j < message.reports.length; ++j)
+                            object.reports[j] = $root.anshim.carrier.v1.DeliveryReport.toObject(message.reports[j], options, q + 1);
+                    }
+                    return object;
+                };
+
+                /**
+                 * Converts this ReportBatch to JSON.
+                 * @function toJSON
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ReportBatch.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for ReportBatch
+                 * @function getTypeUrl
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                ReportBatch.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/anshim.carrier.v1.ReportBatch";
+                };
+
+                return ReportBatch;
+            })();
+
             return v1;
         })();
 
@@ -4537,6 +4800,293 @@ export const anshim = $root.anshim = (() => {
                 };
 
                 return DeadLetter;
+            })();
+
+            v1.ReportBatchRecord = (function() {
+
+                /**
+                 * Properties of a ReportBatchRecord.
+                 * @memberof anshim.records.v1
+                 * @interface IReportBatchRecord
+                 * @property {number|null} [schemaVersion] ReportBatchRecord schemaVersion
+                 * @property {Array.<anshim.records.v1.IReportRecord>|null} [reports] ReportBatchRecord reports
+                 */
+
+                /**
+                 * Constructs a new ReportBatchRecord.
+                 * @memberof anshim.records.v1
+                 * @classdesc Represents a ReportBatchRecord.
+                 * @implements IReportBatchRecord
+                 * @constructor
+                 * @param {anshim.records.v1.IReportBatchRecord=} [properties] Properties to set
+                 */
+                function ReportBatchRecord(properties) {
+                    this.reports = [];
+                    if (properties)
+                        for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * ReportBatchRecord schemaVersion.
+                 * @member {number} schemaVersion
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @instance
+                 */
+                ReportBatchRecord.prototype.schemaVersion = 0;
+
+                /**
+                 * ReportBatchRecord reports.
+                 * @member {Array.<anshim.records.v1.IReportRecord>} reports
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @instance
+                 */
+                ReportBatchRecord.prototype.reports = $util.emptyArray;
+
+                /**
+                 * Creates a new ReportBatchRecord instance using the specified properties.
+                 * @function create
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {anshim.records.v1.IReportBatchRecord=} [properties] Properties to set
+                 * @returns {anshim.records.v1.ReportBatchRecord} ReportBatchRecord instance
+                 */
+                ReportBatchRecord.create = function create(properties) {
+                    return new ReportBatchRecord(properties);
+                };
+
+                /**
+                 * Encodes the specified ReportBatchRecord message. Does not implicitly {@link anshim.records.v1.ReportBatchRecord.verify|verify} messages.
+                 * @function encode
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {anshim.records.v1.IReportBatchRecord} message ReportBatchRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportBatchRecord.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.schemaVersion);
+                    if (message.reports != null && message.reports.length)
+                        for (let i = 0; i < message.reports.length; ++i)
+                            $root.anshim.records.v1.ReportRecord.encode(message.reports[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified ReportBatchRecord message, length delimited. Does not implicitly {@link anshim.records.v1.ReportBatchRecord.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {anshim.records.v1.IReportBatchRecord} message ReportBatchRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportBatchRecord.encodeDelimited = function encodeDelimited(message, writer) {
+                    return this.encode(message, writer && writer.len ? writer.fork() : writer).ldelim();
+                };
+
+                /**
+                 * Decodes a ReportBatchRecord message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {anshim.records.v1.ReportBatchRecord} ReportBatchRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportBatchRecord.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.anshim.records.v1.ReportBatchRecord();
+                    while (reader.pos < end) {
+                        let tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.schemaVersion = reader.uint32();
+                                break;
+                            }
+                        case 2: {
+                                if (!(message.reports && message.reports.length))
+                                    message.reports = [];
+                                message.reports.push($root.anshim.records.v1.ReportRecord.decode(reader, reader.uint32(), undefined, long + 1));
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Decodes a ReportBatchRecord message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {anshim.records.v1.ReportBatchRecord} ReportBatchRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportBatchRecord.decodeDelimited = function decodeDelimited(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.uint32());
+                };
+
+                /**
+                 * Verifies a ReportBatchRecord message.
+                 * @function verify
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                ReportBatchRecord.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        if (!$util.isInteger(message.schemaVersion))
+                            return "schemaVersion: integer expected";
+                    if (message.reports != null && Object.hasOwnProperty.call(message, "reports")) {
+                        if (!Array.isArray(message.reports))
+                            return "reports: array expected";
+                        for (let i = 0; i < message.reports.length; ++i) {
+                            let error = $root.anshim.records.v1.ReportRecord.verify(message.reports[i], long + 1);
+                            if (error)
+                                return "reports." + error;
+                        }
+                    }
+                    return null;
+                };
+
+                /**
+                 * Creates a ReportBatchRecord message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {anshim.records.v1.ReportBatchRecord} ReportBatchRecord
+                 */
+                ReportBatchRecord.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.anshim.records.v1.ReportBatchRecord)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".anshim.records.v1.ReportBatchRecord: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let message = new $root.anshim.records.v1.ReportBatchRecord();
+                    if (object.schemaVersion != null)
+                        message.schemaVersion = object.schemaVersion >>> 0;
+                    if (object.reports) {
+                        if (!Array.isArray(object.reports))
+                            throw TypeError(".anshim.records.v1.ReportBatchRecord.reports: array expected");
+                        message.reports = [];
+                        for (let i = 0; i < object.reports.length; ++i) {
+                            if (!$util.isObject(object.reports[i]))
+                                throw TypeError(".anshim.records.v1.ReportBatchRecord.reports: object expected");
+                            message.reports[i] = $root.anshim.records.v1.ReportRecord.fromObject(object.reports[i], long + 1);
+                        }
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a ReportBatchRecord message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {anshim.records.v1.ReportBatchRecord} message ReportBatchRecord
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ReportBatchRecord.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    let object = {};
+                    if (options.arrays || options.defaults)
+                        object.reports = [];
+                    if (options.defaults)
+                        object.schemaVersion = 0;
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        object.schemaVersion = message.schemaVersion;
+                    if (message.reports && message.reports.length) {
+                        object.reports = [];
+                        for (let j = 0; j < message.reports.length; ++j)
+                            object.reports[j] = $root.anshim.records.v1.ReportRecord.toObject(message.reports[j], options, q + 1);
+                    }
+                    return object;
+                };
+
+                /**
+                 * Converts this ReportBatchRecord to JSON.
+                 * @function toJSON
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ReportBatchRecord.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for ReportBatchRecord
+                 * @function getTypeUrl
+                 * @memberof anshim.records.v1.ReportBatchRecord
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                ReportBatchRecord.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/anshim.records.v1.ReportBatchRecord";
+                };
+
+                return ReportBatchRecord;
             })();
 
             return v1;

@@ -55,6 +55,11 @@ before(async () => {
       for (const r of reports) if (wanted.size === 0 || wanted.has(r.campaignId ?? '')) call.write(r);
       call.end();
     },
+    reportBatches(call) {
+      call.write({ reports: reports.slice(0, 2) });
+      call.write({ reports: reports.slice(2) });
+      call.end();
+    },
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
@@ -120,4 +125,20 @@ test('Reports streams all delivery reports, or only the requested campaigns', as
       ['c', ResultCode.HANDSET_OFF],
     ],
   );
+});
+
+test('ReportBatches streams reports in batches', async () => {
+  const batches: number[] = [];
+  const ids: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const call = client.reportBatches({});
+    call.on('data', (b: { reports: Array<{ messageId: string }> }) => {
+      batches.push(b.reports.length);
+      ids.push(...b.reports.map((r) => r.messageId));
+    });
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  assert.deepEqual(batches, [2, 1]);
+  assert.deepEqual(ids, ['a', 'b', 'c']);
 });

@@ -12,6 +12,8 @@ type IReportsRequest = anshim.carrier.v1.IReportsRequest;
 type ReportsRequest = anshim.carrier.v1.ReportsRequest;
 type IDeliveryReport = anshim.carrier.v1.IDeliveryReport;
 type DeliveryReport = anshim.carrier.v1.DeliveryReport;
+type IReportBatch = anshim.carrier.v1.IReportBatch;
+type ReportBatch = anshim.carrier.v1.ReportBatch;
 
 export const CARRIER_GATEWAY_SERVICE_NAME = 'anshim.carrier.v1.CarrierGateway';
 
@@ -36,6 +38,7 @@ function deserializer<I, M>(codec: Codec<I, M>): grpc.deserialize<M> {
 export interface CarrierGatewayHandlers extends grpc.UntypedServiceImplementation {
   submit: grpc.handleBidiStreamingCall<SubmitRequest, ISubmitResponse>;
   reports: grpc.handleServerStreamingCall<ReportsRequest, IDeliveryReport>;
+  reportBatches: grpc.handleServerStreamingCall<ReportsRequest, IReportBatch>;
 }
 
 export const CarrierGatewayService = {
@@ -59,6 +62,16 @@ export const CarrierGatewayService = {
     responseSerialize: serializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
     responseDeserialize: deserializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
   },
+  reportBatches: {
+    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/ReportBatches`,
+    originalName: 'ReportBatches',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: serializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
+    requestDeserialize: deserializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
+    responseSerialize: serializer<IReportBatch, ReportBatch>(v1.ReportBatch),
+    responseDeserialize: deserializer<IReportBatch, ReportBatch>(v1.ReportBatch),
+  },
 } as const satisfies grpc.ServiceDefinition<CarrierGatewayHandlers>;
 
 export interface CarrierGatewayClient extends grpc.Client {
@@ -73,6 +86,11 @@ export interface CarrierGatewayClient extends grpc.Client {
     options?: Partial<grpc.CallOptions>,
   ): grpc.ClientReadableStream<DeliveryReport>;
   reports(request: IReportsRequest, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<DeliveryReport>;
+  reportBatches(
+    request: IReportsRequest,
+    metadata?: grpc.Metadata,
+    options?: Partial<grpc.CallOptions>,
+  ): grpc.ClientReadableStream<ReportBatch>;
 }
 
 export interface CarrierGatewayClientConstructor {

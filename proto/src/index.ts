@@ -38,6 +38,9 @@ export type IReportsRequest = anshim.carrier.v1.IReportsRequest;
 export const DeliveryReport = anshim.carrier.v1.DeliveryReport;
 export type DeliveryReport = anshim.carrier.v1.DeliveryReport;
 export type IDeliveryReport = anshim.carrier.v1.IDeliveryReport;
+export const ReportBatch = anshim.carrier.v1.ReportBatch;
+export type ReportBatch = anshim.carrier.v1.ReportBatch;
+export type IReportBatch = anshim.carrier.v1.IReportBatch;
 
 // Kafka records.
 export const CampaignRecord = anshim.records.v1.CampaignRecord;
@@ -52,6 +55,9 @@ export type IConsentFlags = anshim.records.v1.IConsentFlags;
 export const ReportRecord = anshim.records.v1.ReportRecord;
 export type ReportRecord = anshim.records.v1.ReportRecord;
 export type IReportRecord = anshim.records.v1.IReportRecord;
+export const ReportBatchRecord = anshim.records.v1.ReportBatchRecord;
+export type ReportBatchRecord = anshim.records.v1.ReportBatchRecord;
+export type IReportBatchRecord = anshim.records.v1.IReportBatchRecord;
 export const DeadLetter = anshim.records.v1.DeadLetter;
 export type DeadLetter = anshim.records.v1.DeadLetter;
 export type IDeadLetter = anshim.records.v1.IDeadLetter;

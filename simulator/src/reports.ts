@@ -2,7 +2,7 @@
 // subscriber can take them, written with backpressure. Each report goes to exactly one
 // subscriber whose campaign filter matches (round robin), like a carrier's report link.
 import type * as grpc from '@grpc/grpc-js';
-import type { Channel, IDeliveryReport, ReportsRequest, ResultCode } from '@anshim/proto';
+import type { Channel, IDeliveryReport, IReportBatch, ReportsRequest, ResultCode } from '@anshim/proto';
 
 /** The compact form kept while a report waits; the wire object is built at write time. */
 export interface PendingReport {
@@ -18,9 +18,15 @@ export interface PendingReport {
 }
 
 type ReportsCall = grpc.ServerWritableStream<ReportsRequest, IDeliveryReport>;
+type ReportBatchesCall = grpc.ServerWritableStream<ReportsRequest, IReportBatch>;
+
+/** Reports per ReportBatch message on a batched subscription. */
+const REPORTS_PER_BATCH = 500;
 
 interface Subscriber {
-  call: ReportsCall;
+  call: ReportsCall | ReportBatchesCall;
+  /** Subscribed through ReportBatches: reports go out grouped, one write per batch. */
+  batched: boolean;
   /** Empty = all campaigns. */
   campaigns: ReadonlySet<string>;
   blocked: boolean;
@@ -109,8 +115,13 @@ export class ReportHub {
     this.queueFlush();
   }
 
-  subscribe(call: ReportsCall): void {
-    const subscriber: Subscriber = { call, campaigns: new Set(call.request.campaignIds ?? []), blocked: false };
+  subscribe(call: ReportsCall | ReportBatchesCall, batched = false): void {
+    const subscriber: Subscriber = {
+      call,
+      batched,
+      campaigns: new Set(call.request.campaignIds ?? []),
+      blocked: false,
+    };
     this.subscribers.push(subscriber);
     const leave = () => {
       const at = this.subscribers.indexOf(subscriber);
@@ -198,20 +209,39 @@ export class ReportHub {
 
   private flush(): void {
     if (this.subscribers.length === 0) return;
-    let written = 0;
+    let writes = 0;
+    let stalled = false;
     let report: PendingReport | undefined;
-    while (written < WRITES_PER_TURN && (report = this.ready.peek()) !== undefined) {
+    const batches = new Map<Subscriber, IDeliveryReport[]>();
+    const sendBatch = (s: Subscriber, reports: IDeliveryReport[]): void => {
+      batches.delete(s);
+      writes++;
+      if (!(s.call as ReportBatchesCall).write({ reports })) s.blocked = true;
+    };
+    while (writes < WRITES_PER_TURN && (report = this.ready.peek()) !== undefined) {
       const target = this.pick(report.campaignId);
-      if (target === 'blocked') return; // resumes on 'drain'; order is kept
+      if (target === 'blocked') {
+        stalled = true; // resumes on 'drain'; order is kept
+        break;
+      }
       this.ready.shift();
       if (target === undefined) {
         this.unclaimed.push(report);
         continue;
       }
-      written++;
-      if (!target.call.write(toWire(report, this.options.carrier))) target.blocked = true;
+      const wire = toWire(report, this.options.carrier);
+      if (target.batched) {
+        const list = batches.get(target) ?? [];
+        list.push(wire);
+        batches.set(target, list);
+        if (list.length >= REPORTS_PER_BATCH) sendBatch(target, list);
+      } else {
+        writes++;
+        if (!(target.call as ReportsCall).write(wire)) target.blocked = true;
+      }
     }
-    if (this.ready.length > 0) this.queueFlush();
+    for (const [s, list] of batches) sendBatch(s, list);
+    if (!stalled && this.ready.length > 0) this.queueFlush();
   }
 }
 

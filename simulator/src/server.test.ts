@@ -291,6 +291,33 @@ describe('carrier simulator: reports', () => {
     assert.equal(new Set([...onlyA, ...rest].map((r) => r.messageId)).size, 50);
     assert.equal(sim.reportsBuffered, 0);
   });
+
+  it('streams held reports in batches of at most 500 on ReportBatches', async () => {
+    const { sim, client, key } = await start();
+    const batches = [0, 1, 2].map((b) =>
+      Array.from({ length: 400 }, (_, i) => message(key, { recipient: sktNumber(b * 400 + i) })),
+    );
+    await submitBatches(client, batches);
+    await sleep(50);
+    assert.equal(sim.reportsBuffered, 1200);
+    const sizes: number[] = [];
+    const ids = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      const call = client.reportBatches({});
+      call.on('data', (b: { reports: Array<{ messageId: string }> }) => {
+        sizes.push(b.reports.length);
+        for (const r of b.reports) ids.add(r.messageId);
+        if (ids.size === 1200) {
+          call.cancel();
+          resolve();
+        }
+      });
+      call.on('error', (err: { code?: number }) => (err.code === 1 ? undefined : reject(err)));
+    });
+    assert.equal(ids.size, 1200);
+    assert.ok(sizes.length >= 3 && sizes.every((n) => n > 0 && n <= 500), `batch sizes ${sizes.join(',')}`);
+    assert.equal(sim.reportsBuffered, 0);
+  });
 });
 
 describe('carrier simulator: flow control', () => {

@@ -32,6 +32,7 @@ import {
   type IDeliveryReport,
   type ISubmitResponse,
   type ReportsRequest,
+  type IReportBatch,
   type SubmitRequest,
 } from '@anshim/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -409,6 +410,9 @@ export async function startCarrierSimulator(options: CarrierSimulatorOptions): P
     },
     reports(call: ReportsCall) {
       desk.reports.subscribe(call);
+    },
+    reportBatches(call: grpc.ServerWritableStream<ReportsRequest, IReportBatch>) {
+      desk.reports.subscribe(call, true);
     },
   });
 

@@ -1,4 +1,4 @@
-import { Channel, DeadLetter, ReportRecord, ResultCode, RECORD_SCHEMA_VERSION } from '@anshim/proto';
+import { Channel, DeadLetter, ResultCode, RECORD_SCHEMA_VERSION } from '@anshim/proto';
 import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
 import type { Dispatcher, DispatchOutcome } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
@@ -120,7 +120,7 @@ export class BatchProcessor {
     outcome: Extract<DispatchOutcome, { kind: 'rejected' }>,
   ): void {
     const now = Date.now();
-    const record = ReportRecord.encode({
+    this.deps.sink.pushReport(msg.campaignId, {
       schemaVersion: RECORD_SCHEMA_VERSION,
       report: {
         messageId: msg.recordId,
@@ -136,8 +136,7 @@ export class BatchProcessor {
       fallback: step > 0,
       fallbackFromChannel: step > 0 ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
       workerId: this.deps.workerId,
-    }).finish();
-    this.deps.sink.push(TOPICS.reports, [{ key: msg.campaignId, value: Buffer.from(record) }]);
+    });
   }
 
   private deadLetter(

@@ -1,4 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
+import { RECORD_SCHEMA_VERSION, ReportBatchRecord, type IReportRecord } from '@anshim/proto';
+import { TOPICS } from './topics.ts';
 
 /**
  * Coalesces small sends into few produce requests (reports arrive one by one at tens of
@@ -6,6 +8,8 @@ import type { Message, Producer } from 'kafkajs';
  */
 export class BatchingSink {
   private queue = new Map<string, Message[]>();
+  /** Reports waiting to be gathered into one ReportBatchRecord per campaign. */
+  private reports = new Map<string, IReportRecord[]>();
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
@@ -25,10 +29,30 @@ export class BatchingSink {
     else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
   }
 
+  /** Queues a delivery report; reports of one campaign leave together as one Kafka record. */
+  pushReport(campaignId: string, report: IReportRecord): void {
+    const list = this.reports.get(campaignId);
+    if (list) list.push(report);
+    else this.reports.set(campaignId, [report]);
+    this.queued++;
+    if (this.queued >= this.opts.maxBatch) void this.flush().catch(() => undefined);
+    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
+  }
+
   /** Sends what is queued; rejects if the broker refuses it (the caller must not commit then). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.reports.size > 0) {
+      const batches: Message[] = [...this.reports].map(([campaignId, reports]) => ({
+        key: campaignId,
+        value: Buffer.from(ReportBatchRecord.encode({ schemaVersion: RECORD_SCHEMA_VERSION, reports }).finish()),
+      }));
+      this.reports = new Map();
+      const list = this.queue.get(TOPICS.reports);
+      if (list) list.push(...batches);
+      else this.queue.set(TOPICS.reports, batches);
+    }
     if (this.queued === 0) return this.inFlight;
     const topicMessages = [...this.queue].map(([topic, messages]) => ({ topic, messages }));
     this.queue = new Map();

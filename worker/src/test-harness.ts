@@ -12,13 +12,13 @@ import {
   type DataKey,
 } from '@anshim/core';
 import { LocalCa, requireStack } from '@anshim/stack';
-import type { IRecipientPayload } from '@anshim/proto';
+import { ReportBatchRecord, type IRecipientPayload, type ReportRecord } from '@anshim/proto';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from '@anshim/simulator';
 import type { CampaignSpec } from './campaign.ts';
 import type { WorkerFile } from './config-file.ts';
 import type { CarrierKeys } from './keys.ts';
 import type { WorkerConfig } from './worker.ts';
-import { CAMPAIGN_HEADER, campaignTopic, ensureDataPlaneTopics } from './topics.ts';
+import { CAMPAIGN_HEADER, campaignTopic, ensureDataPlaneTopics, TOPICS } from './topics.ts';
 
 export function stackKafka(clientId = 'anshim-test'): Kafka {
   return new Kafka({ clientId, brokers: requireStack().kafka.brokers, logLevel: logLevel.NOTHING });
@@ -123,14 +123,15 @@ export async function waitFor(
   }
 }
 
-/** Reads every record of `topic` whose key is `key`, until `count` arrived or the time is up. */
+/** Reads every record of `topic` whose key is `key`, until `enough(found)` or the time is up. */
 export async function readKeyed(
   kafka: Kafka,
   topic: string,
   key: string,
-  count: number,
+  enough: number | ((found: Buffer[]) => boolean),
   timeoutMs = 30_000,
 ): Promise<Buffer[]> {
+  const done = typeof enough === 'number' ? (f: Buffer[]) => f.length >= enough : enough;
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${key}-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -141,11 +142,22 @@ export async function readKeyed(
     },
   });
   try {
-    await waitFor(`${count} records keyed ${key} on ${topic}`, () => found.length >= count, timeoutMs);
+    await waitFor(`records keyed ${key} on ${topic}`, () => done(found), timeoutMs);
   } finally {
     await consumer.disconnect();
   }
   return found;
+}
+
+/** A campaign's delivery reports from the reports topic, unpacked from their batch records. */
+export async function readReports(
+  kafka: Kafka,
+  campaignId: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<ReportRecord[]> {
+  const unpack = (values: Buffer[]) => values.flatMap((v) => ReportBatchRecord.decode(v).reports as ReportRecord[]);
+  return unpack(await readKeyed(kafka, TOPICS.reports, campaignId, (f) => unpack(f).length >= count, timeoutMs));
 }
 
 export const TEST_CARRIERS: CarrierId[] = ['skt', 'kt', 'lguplus', 'kakao'];

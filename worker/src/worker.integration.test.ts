@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, generateDataKey } from '@anshim/core';
-import { Channel, DeadLetter, ReportRecord, ResultCode } from '@anshim/proto';
+import { Channel, DeadLetter, ResultCode } from '@anshim/proto';
 import { requireStack } from '@anshim/stack';
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
@@ -15,6 +15,7 @@ import {
   fakeRecipients,
   produceRecipients,
   readKeyed,
+  readReports,
   scanFiles,
   stackKafka,
   TEST_CARRIERS,
@@ -99,9 +100,7 @@ describe('worker against real Kafka and gRPC carrier simulators (mTLS)', () => {
         );
 
         // The worker reports Kakao's rejections (first attempts of fallen-back messages); carriers report the rest.
-        const reports = (await readKeyed(kafka, TOPICS.reports, campaignId, recipients.length + viaSms, 60_000)).map(
-          (v) => ReportRecord.decode(v),
-        );
+        const reports = await readReports(kafka, campaignId, recipients.length + viaSms);
         const fallbackReports = reports.filter((r) => r.fallback);
         assert.equal(fallbackReports.length, viaSms);
         assert.ok(fallbackReports.every((r) => r.fallbackFromChannel === Channel.ALIMTALK));
