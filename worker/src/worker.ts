@@ -107,6 +107,9 @@ export class MessagingWorker {
       sessionTimeout: c.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((c.sessionTimeoutMs ?? 30_000) / 3)),
       maxWaitTimeInMs: 50,
+      // Bounded fetches bound the worker's memory: everything fetched is in flight at once.
+      maxBytes: 4 * 1024 * 1024,
+      maxBytesPerPartition: 512 * 1024,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
