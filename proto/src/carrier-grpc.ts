@@ -41,6 +41,20 @@ export interface CarrierGatewayHandlers extends grpc.UntypedServiceImplementatio
   reportBatches: grpc.handleServerStreamingCall<ReportsRequest, IReportBatch>;
 }
 
+/** A server-streaming method definition from the generated codecs of its request and response. */
+function serverStream<IReq, Req, IRes, Res>(name: string, request: Codec<IReq, Req>, response: Codec<IRes, Res>) {
+  return {
+    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/${name}`,
+    originalName: name,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: serializer<IReq, Req>(request),
+    requestDeserialize: deserializer<IReq, Req>(request),
+    responseSerialize: serializer<IRes, Res>(response),
+    responseDeserialize: deserializer<IRes, Res>(response),
+  };
+}
+
 export const CarrierGatewayService = {
   submit: {
     path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Submit`,
@@ -52,26 +66,8 @@ export const CarrierGatewayService = {
     responseSerialize: serializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
     responseDeserialize: deserializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
   },
-  reports: {
-    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Reports`,
-    originalName: 'Reports',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: serializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
-    requestDeserialize: deserializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
-    responseSerialize: serializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
-    responseDeserialize: deserializer<IDeliveryReport, DeliveryReport>(v1.DeliveryReport),
-  },
-  reportBatches: {
-    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/ReportBatches`,
-    originalName: 'ReportBatches',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: serializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
-    requestDeserialize: deserializer<IReportsRequest, ReportsRequest>(v1.ReportsRequest),
-    responseSerialize: serializer<IReportBatch, ReportBatch>(v1.ReportBatch),
-    responseDeserialize: deserializer<IReportBatch, ReportBatch>(v1.ReportBatch),
-  },
+  reports: serverStream('Reports', v1.ReportsRequest, v1.DeliveryReport),
+  reportBatches: serverStream('ReportBatches', v1.ReportsRequest, v1.ReportBatch),
 } as const satisfies grpc.ServiceDefinition<CarrierGatewayHandlers>;
 
 export interface CarrierGatewayClient extends grpc.Client {
