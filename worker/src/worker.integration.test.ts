@@ -100,7 +100,7 @@ describe('worker against real Kafka and gRPC carrier simulators (mTLS)', () => {
         );
 
         // The worker reports Kakao's rejections (first attempts of fallen-back messages); carriers report the rest.
-        const reports = await readReports(kafka, campaignId, recipients.length + viaSms);
+        const reports = await readReports(kafka, campaignId, recipients.length + viaSms, 120_000);
         const fallbackReports = reports.filter((r) => r.fallback);
         assert.equal(fallbackReports.length, viaSms);
         assert.ok(fallbackReports.every((r) => r.fallbackFromChannel === Channel.ALIMTALK));

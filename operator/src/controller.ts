@@ -1,0 +1,90 @@
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '@anshim/core';
+import { GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
+import type { CampaignReconciler } from './reconciler.ts';
+
+/**
+ * Watches MessagingCampaigns through an informer (which relists after 410 Gone) and
+ * reconciles one key at a time; failures back off exponentially per key.
+ */
+export class CampaignController {
+  private readonly informer: k8s.Informer<MessagingCampaign> & k8s.ObjectCache<MessagingCampaign>;
+  private readonly queue = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running = false;
+  private draining: Promise<void> = Promise.resolve();
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly reconciler: CampaignReconciler,
+    private readonly log: Logger,
+  ) {
+    const api = kc.makeApiClient(k8s.CustomObjectsApi);
+    // makeInformer returns a ListWatch: an informer that is also the cache the queue reads from.
+    this.informer = k8s.makeInformer<MessagingCampaign>(
+      kc,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      () =>
+        api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
+          k8s.KubernetesListObject<MessagingCampaign>
+        >,
+    ) as k8s.ListWatch<MessagingCampaign>;
+    const enqueue = (mc: MessagingCampaign) => this.enqueue(`${mc.metadata.namespace}/${mc.metadata.name}`);
+    this.informer.on(k8s.ADD, enqueue);
+    this.informer.on(k8s.UPDATE, enqueue);
+    this.informer.on(k8s.DELETE, enqueue);
+    this.informer.on(k8s.ERROR, (err: unknown) => {
+      if (!this.running) return;
+      this.log.warn({ err: (err as Error | undefined)?.message }, 'watch failed; restarting');
+      this.restartTimer = setTimeout(() => void this.informer.start().catch(() => undefined), 2000);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    await this.informer.stop();
+    await this.draining;
+  }
+
+  private enqueue(key: string): void {
+    if (!this.running) return;
+    this.queue.add(key);
+    this.draining = this.draining.then(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    for (const key of this.queue) {
+      this.queue.delete(key);
+      if (!this.running) return;
+      const [namespace, name] = key.split('/');
+      const mc = name ? this.informer.get(name, namespace) : undefined;
+      if (!mc) continue;
+      let retryAfter: number | undefined;
+      try {
+        retryAfter = (await this.reconciler.reconcile(mc)).requeueAfterMs;
+        this.failures.delete(key);
+      } catch (err) {
+        const n = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, n);
+        retryAfter = Math.min(60_000, 250 * 2 ** n);
+        this.log.warn({ campaign: key, attempt: n, err: (err as Error).message }, 'reconcile failed; will retry');
+      }
+      if (retryAfter !== undefined && this.running) {
+        clearTimeout(this.timers.get(key));
+        this.timers.set(
+          key,
+          setTimeout(() => this.enqueue(key), retryAfter),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './campaign.ts';
+export * from './topics.ts';
+export * from './reconciler.ts';
+export * from './controller.ts';
