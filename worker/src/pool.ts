@@ -28,10 +28,6 @@ export class PreparePool {
     }) as Promise<PrepareTaskOutput>;
   }
 
-  get utilization(): number {
-    return this.piscina.utilization;
-  }
-
   get threads(): number {
     return this.piscina.threads.length;
   }

@@ -156,13 +156,14 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
 
   const recordId = record.recordId;
   const campaignId = record.campaignId;
+  const idempotencyKey = idempotencyKeyFor(campaignId, recordId, step);
   const frame = CarrierMessage.encode({
     id: recordId,
     campaignId,
     channel,
     sealedRecipient: seal(carrierKey, Buffer.from(national, 'utf8'), carrierAad(campaignId, recordId, 'recipient')),
     sealedBody: seal(carrierKey, Buffer.from(text, 'utf8'), carrierAad(campaignId, recordId, 'body')),
-    idempotencyKey: idempotencyKeyFor(campaignId, recordId, step),
+    idempotencyKey,
     priority: record.priority,
     expiresAtMs: ctx.campaign.ttlMs > 0 ? Number(record.enqueuedAtMs) + ctx.campaign.ttlMs : 0,
     attempt: 1,
@@ -175,7 +176,7 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
     campaignId,
     carrier,
     channel,
-    idempotencyKey: idempotencyKeyFor(campaignId, recordId, step),
+    idempotencyKey,
     enqueuedAtMs: Number(record.enqueuedAtMs),
     frame,
   };

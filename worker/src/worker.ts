@@ -184,10 +184,6 @@ export class MessagingWorker {
     };
   }
 
-  get poolUtilization(): number {
-    return this.pool?.utilization ?? 0;
-  }
-
   /** Graceful stop: no new fetches, in-flight batches finish and commit, reports flushed, then close. */
   async stop(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
