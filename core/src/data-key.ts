@@ -7,7 +7,15 @@ export const DATA_KEY_BYTES = 32;
 export const MAX_KEY_ID_BYTES = 255;
 
 export type KeyErrorReason =
-  'invalid-key-id' | 'invalid-key-material' | 'unknown-kek' | 'unwrap-failed' | 'invalid-key';
+  | 'invalid-key-id'
+  | 'invalid-key-material'
+  | 'unknown-kek'
+  | 'unwrap-failed'
+  | 'invalid-key'
+  /** The campaign never had a data key (not provisioned yet, or a wrong campaign id). */
+  | 'no-campaign-key'
+  /** The campaign's data key was crypto-shredded: its records can never be opened again. */
+  | 'campaign-key-destroyed';
 
 export class KeyError extends Error {
   override readonly name = 'KeyError';

@@ -7,3 +7,4 @@ export * from './phone.ts';
 export * from './log.ts';
 export * from './carrier-payload.ts';
 export * from './campaign-record.ts';
+export * from './key-store.ts';
