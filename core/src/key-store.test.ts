@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { KeyError, LocalKekProvider } from './keys.ts';
+import type { KeyError } from './keys.ts';
+import { LocalKekProvider } from './keys.ts';
 import { MemoryKeyStore } from './key-store.ts';
 import { open, seal } from './envelope.ts';
 

@@ -1,7 +1,8 @@
 // Where campaign data keys live between processes. The operator creates a campaign's key
 // when it provisions the campaign and destroys it at the end (crypto-shredding); the
 // gateway seals with it and the workers open with it. Only wrapped keys are ever stored.
-import { DataKey, KeyError, generateDataKey, unwrapDataKey, type KeyEncryptionKeyProvider } from './keys.ts';
+import type { DataKey } from './keys.ts';
+import { KeyError, generateDataKey, unwrapDataKey, type KeyEncryptionKeyProvider } from './keys.ts';
 
 export interface CampaignKeyStore {
   /** Creates the campaign's data key if it has none (idempotent); returns the live key's id. */

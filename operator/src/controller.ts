@@ -55,7 +55,8 @@ export class CampaignController {
     await this.draining;
   }
 
-  private enqueue(key: string): void {
+  /** Reconcile `namespace/name` soon (e.g. when its workers' progress moved). */
+  enqueue(key: string): void {
     if (!this.running) return;
     this.queue.add(key);
     this.draining = this.draining.then(() => this.drain());

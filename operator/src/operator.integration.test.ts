@@ -1,105 +1,312 @@
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { createLogger } from '@anshim/core';
+import type { Admin, Kafka } from 'kafkajs';
+import type { KeyError } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
+import { TOPICS } from '@anshim/worker';
+import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
 import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
-import { CampaignController } from './controller.ts';
-import { CampaignReconciler } from './reconciler.ts';
+import type { DestructionRecord } from './destruction.ts';
+import { KubernetesKeyStore, keySecretName } from './key-store.ts';
+import {
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeConfig,
+  kubectl,
+  leaseHolder,
+  startOperator,
+  testKek,
+  type OperatorProcess,
+} from './test-harness.ts';
+import { workerGroupId, workerName } from './workers.ts';
 
-const CRD = join(repoRoot, 'operator/crds/messagingcampaigns.messaging.anshim.io.yaml');
-
-function kubectl(args: string[], input?: string): string {
-  const stack = requireStack();
-  const r = spawnSync(stack.tools.kubectl, args, {
-    env: { ...process.env, KUBECONFIG: stack.kubeconfig },
-    input,
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
+const kek = testKek();
+let ns: string;
+let kc: k8s.KubeConfig;
+let kafka: Kafka;
 let admin: Admin;
-let controller: CampaignController;
-let api: k8s.CustomObjectsApi;
+let custom: k8s.CustomObjectsApi;
+let apps: k8s.AppsV1Api;
+let core: k8s.CoreV1Api;
+const operators: OperatorProcess[] = [];
+
+function campaignManifest(name: string, overrides: Partial<MessagingCampaign['spec']> = {}): MessagingCampaign {
+  const example = JSON.parse(
+    kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
+  ) as MessagingCampaign;
+  return {
+    ...example,
+    metadata: { name, namespace: ns },
+    spec: { ...example.spec, rateLimit: { messagesPerSecond: 2000 }, retentionAfterCompletion: '2s', ...overrides },
+  };
+}
+
+const getMc = async (name: string) =>
+  (await custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace: ns,
+    name,
+  })) as MessagingCampaign;
+const readDeployment = (name: string) => apps.readNamespacedDeployment({ namespace: ns, name });
+const topicOf = (name: string) => `anshim.campaign.${ns}.${name}.bulk`;
+const eventsOf = async (name: string) =>
+  (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` })).items;
+
+const alive = (op: OperatorProcess): boolean => op.child.exitCode === null && op.child.signalCode === null;
+
+function launch(identity: string): OperatorProcess {
+  const op = startOperator(identity, ns, kek);
+  operators.push(op);
+  return op;
+}
+
+/** Lag for a campaign's worker group goes to zero: a consumer in that group reads and commits everything. */
+async function drain(campaignId: string, topic: string, count: number): Promise<void> {
+  const consumer = kafka.consumer({ groupId: workerGroupId(campaignId) });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  await consumer.run({ eachMessage: async () => void seen++ });
+  await eventually('the drain consumer to read every record', async () => (seen >= count ? true : undefined), 60_000);
+  await consumer.disconnect();
+}
 
 before(async () => {
-  const stack = requireStack();
-  kubectl(['apply', '--server-side', '--force-conflicts', '-f', CRD]);
-  kubectl(['wait', '--for', 'condition=established', '--timeout=60s', 'crd/messagingcampaigns.messaging.anshim.io']);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(stack.kubeconfig);
-  api = kc.makeApiClient(k8s.CustomObjectsApi);
-  admin = new Kafka({ clientId: 'operator-it', brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  installCrds();
+  ns = createNamespace('op-it');
+  kc = kubeConfig();
+  custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+  kafka = stackKafka('operator-it');
+  admin = kafka.admin();
   await admin.connect();
-  const log = createLogger('operator', { level: 'warn' });
-  controller = new CampaignController(kc, new CampaignReconciler(kc, admin, log), log);
-  await controller.start();
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'MessagingFleet',
+      metadata: { name: 'default', namespace: ns },
+      spec: {
+        kafka: { brokers: requireStack().kafka.brokers },
+        carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
+        worker: { image: 'anshim/worker:dev' },
+        scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
+      },
+    }),
+  );
+  launch('op-a');
 });
 
 after(async () => {
-  await controller.stop();
+  for (const op of operators) if (alive(op)) op.child.kill('SIGTERM');
+  await Promise.all(operators.map((op) => op.exited));
   await admin.disconnect();
+  kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
 
-test(
-  'kubectl apply a campaign: the operator adds its finalizer, creates its topic, reports status; kubectl delete removes both',
-  { timeout: 120_000 },
-  async () => {
-    const name = `promo-${process.pid}-${Date.now() % 100000}`;
-    const manifest = JSON.parse(
-      execFileSync(
-        requireStack().tools.kubectl,
-        ['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')],
-        {
-          env: { ...process.env, KUBECONFIG: requireStack().kubeconfig },
-          encoding: 'utf8',
-        },
-      ),
-    ) as MessagingCampaign;
-    manifest.metadata.name = name;
-    manifest.spec.rateLimit.messagesPerSecond = 2000;
-    kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
-    const topic = `anshim.campaign.default.${name}.bulk`;
+describe('the operator process against the real API server and Kafka', { timeout: 300_000 }, () => {
+  test('a campaign is provisioned, its workers follow the lag, its status follows progress, and retention shreds it', async () => {
+    const name = 'promo';
+    const campaignId = `${ns}.${name}`;
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify(campaignManifest(name, { audience: { datasetRef: { name: 'members' }, size: 300 } })),
+    );
 
-    const partitions = await eventually('the campaign topic', async () => {
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      return meta.topics[0]?.partitions.length;
+    const provisioned = await eventually('Provisioning with workers scaled to zero', async () => {
+      const mc = await getMc(name);
+      return mc.status?.phase === 'Provisioning' &&
+        mc.status.conditions?.some((c) => c.type === 'WorkersReady' && c.reason === 'ScaledToZero')
+        ? mc
+        : undefined;
     });
-    assert.equal(partitions, 4, '2,000 msg/s at 500 a partition');
+    assert.ok(provisioned.metadata.finalizers?.includes(FINALIZER));
+    assert.equal((await admin.fetchTopicMetadata({ topics: [topicOf(name)] })).topics[0]?.partitions.length, 4);
+    const deployment = await readDeployment(workerName(provisioned));
+    assert.equal(deployment.spec?.replicas, 0);
+    const pod = deployment.spec!.template.spec!;
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.equal(pod.containers[0]!.securityContext?.allowPrivilegeEscalation, false);
+    const workerSecret = await core.readNamespacedSecret({ namespace: ns, name: workerName(provisioned) });
+    const workerJson = JSON.parse(Buffer.from(workerSecret.data!['worker.json']!, 'base64').toString()) as {
+      topics: string[];
+      carriers: Record<string, unknown>;
+      campaigns: Array<{ spec: { template: string } }>;
+    };
+    assert.deepEqual(workerJson.topics, [topicOf(name)]);
+    assert.deepEqual(Object.keys(workerJson.carriers).sort(), ['kakao', 'kt', 'lguplus', 'skt']);
+    assert.match(workerJson.campaigns[0]!.spec.template, /^\(광고\) ?안심마트/);
 
-    const ref = { group: GROUP, version: VERSION, plural: PLURAL, namespace: 'default', name };
-    const status = await eventually('TopicsReady in status', async () => {
-      const mc = (await api.getNamespacedCustomObject(ref)) as MessagingCampaign;
-      const ready = mc.status?.conditions?.find((c) => c.type === 'TopicsReady' && c.status === 'True');
-      return ready ? mc : undefined;
+    // The data key exists only wrapped; the gateway's path (open, seal, produce) creates lag.
+    const keys = new KubernetesKeyStore(kc, [kek.provider]);
+    const [key] = await keys.open(campaignId);
+    assert.equal(key!.id, provisioned.status?.keyId);
+    await produceRecipients(kafka, topicOf(name), key!, campaignId, fakeRecipients(300));
+
+    const scaled = await eventually('workers scaled up by the lag', async () => {
+      const d = await readDeployment(workerName(provisioned));
+      return (d.spec?.replicas ?? 0) > 0 ? d.spec!.replicas : undefined;
     });
-    assert.equal(status.status?.phase, 'Provisioning');
-    assert.equal(status.status?.observedGeneration, status.metadata.generation);
-    assert.ok(status.metadata.finalizers?.includes(FINALIZER));
-    assert.match(kubectl(['get', 'mc', name]), new RegExp(`${name}\\s+Provisioning`));
+    assert.equal(scaled, 3, 'lag 300 at 100 a replica, under 4 partitions and 2,000 msg/s ÷ 500');
+    const sending = await eventually('Sending', async () => {
+      const mc = await getMc(name);
+      return mc.status?.phase === 'Sending' ? mc : undefined;
+    });
+    assert.equal(sending.status?.counts?.queued, 300);
+    assert.match(kubectl(['get', 'mc', name, '-n', ns]), new RegExp(`${name}\\s+Sending`));
 
-    kubectl(['delete', 'mc', name, '--wait=false']);
-    await eventually('the topic deleted', async () => ((await admin.listTopics()).includes(topic) ? undefined : true));
+    // Workers consume everything (lag 0) and report final outcomes through the progress topic.
+    await drain(campaignId, topicOf(name), 300);
+    await eventually('Draining while outcomes are missing', async () =>
+      (await getMc(name)).status?.phase === 'Draining' ? true : undefined,
+    );
+    const producer = kafka.producer();
+    await producer.connect();
+    const progress = (workerId: string, delivered: number, failed: number, fellBack: number) => ({
+      key: `${campaignId}/${workerId}`,
+      value: JSON.stringify({
+        campaignId,
+        workerId,
+        sent: delivered + failed,
+        duplicates: 0,
+        results: { DELIVERED: delivered, NO_SUCH_NUMBER: failed },
+        fellBack,
+        deadLettered: {},
+        updatedAt: Date.now(),
+      }),
+    });
+    await producer.send({ topic: TOPICS.progress, messages: [progress('w1', 100, 0, 3), progress('w2', 190, 10, 4)] });
+    await producer.disconnect();
+
+    const completed = await eventually('Completed', async () => {
+      const mc = await getMc(name);
+      return mc.status?.completionTime ? mc : undefined;
+    });
+    assert.deepEqual(completed.status?.counts, {
+      queued: 300,
+      sent: 300,
+      delivered: 290,
+      failed: 10,
+      fellBack: 7,
+      failedByResult: { NO_SUCH_NUMBER: 10 },
+    });
+
+    // Retention (2 s) ends: workers, topic and key are gone, the record stays, the finalizer goes.
+    const destroyed = await eventually(
+      'Destroyed',
+      async () => {
+        const mc = await getMc(name);
+        return mc.status?.phase === 'Destroyed' && !mc.metadata.finalizers?.includes(FINALIZER) ? mc : undefined;
+      },
+      60_000,
+    );
+    assert.ok(destroyed.status?.conditions?.some((c) => c.type === 'DataDestroyed' && c.status === 'True'));
+    assert.equal((await admin.listTopics()).includes(topicOf(name)), false);
+    await assert.rejects(readDeployment(workerName(destroyed)), (e: { code?: number }) => e.code === 404);
+    await assert.rejects(keys.open(campaignId), (e: KeyError) => e.reason === 'campaign-key-destroyed');
+    const tombstone = await core.readNamespacedSecret({ namespace: ns, name: keySecretName(name) });
+    assert.deepEqual(tombstone.data ?? {}, {}, 'no wrapped key left in etcd');
+    const cm = await core.readNamespacedConfigMap({
+      namespace: ns,
+      name: destroyed.status!.destructionCertificateRef!.name,
+    });
+    const record = JSON.parse(cm.data!['record.json']!) as DestructionRecord;
+    assert.equal(record.trigger, 'retention-ended');
+    assert.deepEqual(record.keyIds, [key!.id]);
+    assert.ok((record.completionToDestructionSeconds ?? -1) >= 2, JSON.stringify(record));
+    const reasons = (await eventsOf(name)).map((e) => e.reason);
+    for (const r of ['Provisioning', 'ScaledWorkers', 'Sending', 'Draining', 'Completed', 'DataDestroyed', 'Destroyed'])
+      assert.ok(reasons.includes(r), `event ${r} in ${reasons.join(',')}`);
+  });
+
+  test('kill -9 the operator mid-campaign: a new one converges without recreating anything; kubectl delete shreds', async () => {
+    const name = 'restart';
+    const campaignId = `${ns}.${name}`;
+    kubectl(['apply', '-f', '-'], JSON.stringify(campaignManifest(name)));
+    const keys = new KubernetesKeyStore(kc, [kek.provider]);
+    const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
+    await produceRecipients(kafka, topicOf(name), key!, campaignId, fakeRecipients(120));
+    const before = await eventually('workers scaled', async () => {
+      const d = await readDeployment(`anshim-worker-${name}`);
+      return (d.spec?.replicas ?? 0) >= 2 ? d : undefined;
+    });
+    const keySecret = await core.readNamespacedSecret({ namespace: ns, name: keySecretName(name) });
+
+    const leader = operators.find(alive)!;
+    leader.child.kill('SIGKILL');
+    await leader.exited;
+    const next = launch('op-b');
+    await eventually('the new operator holds the lease', async () =>
+      (await leaseHolder(kc, ns)) === next.identity ? true : undefined,
+    );
+    await drain(campaignId, topicOf(name), 120);
+    await eventually(
+      'scale down after lag is gone, by the new operator',
+      async () => {
+        const d = await readDeployment(`anshim-worker-${name}`);
+        return (d.spec?.replicas ?? 9) === 0 ? d : undefined;
+      },
+      60_000,
+    );
+    const after = await readDeployment(`anshim-worker-${name}`);
+    assert.equal(after.metadata?.uid, before.metadata?.uid, 'the Deployment was not recreated');
+    assert.equal(
+      (await core.readNamespacedSecret({ namespace: ns, name: keySecretName(name) })).metadata?.uid,
+      keySecret.metadata?.uid,
+      'the key was not recreated',
+    );
+    const offsets = await admin.fetchTopicOffsets(topicOf(name));
+    assert.equal(
+      offsets.reduce((n, p) => n + Number(p.high), 0),
+      120,
+      'the topic was not recreated',
+    );
+    const scaledBy = (await eventsOf(name)).filter((e) => e.reason === 'ScaledWorkers').map((e) => e.reportingInstance);
+    assert.ok(scaledBy.includes(next.identity), `scale-down by ${next.identity}: ${scaledBy.join(',')}`);
+
+    kubectl(['delete', 'mc', name, '-n', ns, '--wait=false']);
     await eventually('the campaign gone (finalizer released)', async () =>
-      api.getNamespacedCustomObject(ref).then(
+      getMc(name).then(
         () => undefined,
         () => true,
       ),
     );
-  },
-);
+    assert.equal((await admin.listTopics()).includes(topicOf(name)), false);
+    await assert.rejects(keys.open(campaignId), (e: KeyError) => e.reason === 'campaign-key-destroyed');
+    const cm = await core.readNamespacedConfigMap({ namespace: ns, name: `anshim-destruction-${name}` });
+    assert.equal((JSON.parse(cm.data!['record.json']!) as DestructionRecord).trigger, 'deleted');
+  });
+
+  test('two operator processes: only the lease holder reconciles; the standby takes over when it stops', async () => {
+    const leader = operators.find(alive)!;
+    const standby = launch('op-c');
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(await leaseHolder(kc, ns), leader.identity);
+    kubectl(['apply', '-f', '-'], JSON.stringify(campaignManifest('two')));
+    await eventually('the campaign reconciled', async () => ((await getMc('two')).status?.phase ? true : undefined));
+    const instances = new Set((await eventsOf('two')).map((e) => e.reportingInstance));
+    assert.deepEqual([...instances], [leader.identity], 'only the leader wrote events');
+    assert.doesNotMatch(readFileSync(standby.logFile, 'utf8'), /reconciling campaigns/);
+
+    leader.child.kill('SIGTERM'); // a clean stop releases the lease
+    assert.equal(await leader.exited, 0);
+    await eventually('the standby leads', async () =>
+      (await leaseHolder(kc, ns)) === standby.identity ? true : undefined,
+    );
+    kubectl(['delete', 'mc', 'two', '-n', ns, '--wait=false']);
+    await eventually('the standby finalizes the deleted campaign', async () =>
+      getMc('two').then(
+        () => undefined,
+        () => true,
+      ),
+    );
+    assert.match(readFileSync(standby.logFile, 'utf8'), /reconciling campaigns/);
+  });
+});

@@ -6,7 +6,16 @@ import { planTopic } from './topics.ts';
 
 const mc = (rate: number, priorityClass?: MessagingCampaign['spec']['priorityClass']): MessagingCampaign => ({
   metadata: { name: 'otp', namespace: 'bank' },
-  spec: { purpose: 'transactional', channel: 'TEXT', rateLimit: { messagesPerSecond: rate }, priorityClass },
+  spec: {
+    purpose: 'transactional',
+    channel: 'TEXT',
+    template: { body: '인증번호 #{code}' },
+    sender: { name: '안심은행', callbackNumber: '15881234' },
+    processors: ['skt'],
+    audience: { datasetRef: { name: 'otp' } },
+    rateLimit: { messagesPerSecond: rate },
+    priorityClass,
+  },
 });
 
 test('topic partitions follow the rate, with a floor for transactional and alert traffic and a ceiling', () => {

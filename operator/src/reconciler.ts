@@ -1,15 +1,61 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Admin } from 'kafkajs';
-import type { Logger } from '@anshim/core';
-import { FINALIZER, GROUP, PLURAL, VERSION, type Condition, type MessagingCampaign, type Phase } from './campaign.ts';
+import { KeyError, type Logger } from '@anshim/core';
+import {
+  FINALIZER,
+  FLEET_PLURAL,
+  GROUP,
+  PLURAL,
+  VERSION,
+  campaignIdOf,
+  parseDuration,
+  type CampaignStatus,
+  type Condition,
+  type MessagingCampaign,
+  type Phase,
+} from './campaign.ts';
+import type { DestructionRecorder } from './destruction.ts';
+import type { EventRecorder } from './events.ts';
+import { scalingPolicyOf, type MessagingFleet } from './fleet.ts';
+import type { KubernetesKeyStore } from './key-store.ts';
+import { readLag, type TopicLag } from './lag.ts';
+import { nextPhase } from './phase.ts';
+import type { ProgressFeed } from './progress-feed.ts';
+import { decideReplicas } from './scaling.ts';
 import { planTopic } from './topics.ts';
+import {
+  configHash,
+  workerDeploymentFor,
+  workerFileFor,
+  workerGroupId,
+  workerName,
+  workerSecretFor,
+  ownerOf,
+} from './workers.ts';
 
 export interface ReconcileResult {
-  /** Reconcile again after this long (errors back off; success needs no requeue). */
+  /** Reconcile again after this long (lag polling, retention timers, error back-off). */
   requeueAfterMs?: number;
 }
 
+export interface ReconcilerDeps {
+  kc: k8s.KubeConfig;
+  admin: Admin;
+  keys: KubernetesKeyStore;
+  /** Id of the KEK the workers unwrap with (its material is in the fleet's Secret). */
+  kekId: string;
+  progress: Pick<ProgressFeed, 'counts' | 'forget'>;
+  events: Pick<EventRecorder, 'emit'>;
+  destruction: DestructionRecorder;
+  log: Logger;
+  now?: () => number;
+}
+
+export const INGEST_COMPLETE = 'messaging.anshim.io/ingest-complete';
+const FIELD_MANAGER = 'anshim-operator';
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const applyPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+const isNotFound = (err: unknown): boolean => (err as { code?: number }).code === 404;
 
 /** Sets a condition, keeping lastTransitionTime when the status does not change (API conventions). */
 export function withCondition(conditions: Condition[] = [], next: Omit<Condition, 'lastTransitionTime'>): Condition[] {
@@ -18,107 +64,334 @@ export function withCondition(conditions: Condition[] = [], next: Omit<Condition
   return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
 }
 
+class StepError extends Error {
+  constructor(
+    readonly condition: string,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * One MessagingCampaign at a time: read the world (topic), make it match the spec, report
- * status. Level-triggered: running it twice, or after a restart, changes nothing more.
+ * One MessagingCampaign at a time: read the world (fleet, topic, key, lag, workers,
+ * progress), make it match the spec, report status. Level-triggered: running it twice, or
+ * after a restart, changes nothing more; everything it remembers lives in the object's status.
  */
 export class CampaignReconciler {
-  private readonly api: k8s.CustomObjectsApi;
+  private readonly custom: k8s.CustomObjectsApi;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly core: k8s.CoreV1Api;
+  private readonly now: () => number;
 
-  constructor(
-    kc: k8s.KubeConfig,
-    private readonly admin: Admin,
-    private readonly log: Logger,
-    private readonly opts: { replicationFactor: number } = { replicationFactor: 1 },
-  ) {
-    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+  constructor(private readonly d: ReconcilerDeps) {
+    this.custom = d.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.apps = d.kc.makeApiClient(k8s.AppsV1Api);
+    this.core = d.kc.makeApiClient(k8s.CoreV1Api);
+    this.now = d.now ?? Date.now;
+  }
+
+  private ref(mc: MessagingCampaign) {
+    return { group: GROUP, version: VERSION, plural: PLURAL, namespace: mc.metadata.namespace, name: mc.metadata.name };
   }
 
   async reconcile(mc: MessagingCampaign): Promise<ReconcileResult> {
-    const { namespace, name } = mc.metadata;
-    const ref = { group: GROUP, version: VERSION, plural: PLURAL, namespace, name };
     const finalizers = mc.metadata.finalizers ?? [];
-    const plan = planTopic(mc, this.opts);
-
     if (mc.metadata.deletionTimestamp) {
       if (!finalizers.includes(FINALIZER)) return {};
-      if ((await this.admin.listTopics()).includes(plan.topic)) {
-        await this.admin.deleteTopics({ topics: [plan.topic], timeout: 10_000 });
-      }
-      await this.api.patchNamespacedCustomObject(
-        {
-          ...ref,
-          body: {
-            metadata: {
-              finalizers: finalizers.filter((f) => f !== FINALIZER),
-              resourceVersion: mc.metadata.resourceVersion,
-            },
-          },
-        },
-        mergePatch,
+      await this.destroyData(mc, 'deleted');
+      await this.setFinalizers(
+        mc,
+        finalizers.filter((f) => f !== FINALIZER),
       );
-      this.log.info(
-        { campaign: `${namespace}/${name}`, topic: plan.topic },
-        'campaign data removed, finalizer released',
-      );
+      this.d.log.info({ campaign: campaignIdOf(mc) }, 'campaign data destroyed, finalizer released');
       return {};
     }
-
+    if (mc.status?.phase === 'Destroyed') {
+      if (finalizers.includes(FINALIZER))
+        await this.setFinalizers(
+          mc,
+          finalizers.filter((f) => f !== FINALIZER),
+        );
+      return {};
+    }
     if (!finalizers.includes(FINALIZER)) {
       // The finalizer goes on before anything is created, so nothing can outlive the object.
-      await this.api.patchNamespacedCustomObject(
-        {
-          ...ref,
-          body: { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: mc.metadata.resourceVersion } },
-        },
-        mergePatch,
-      );
+      await this.setFinalizers(mc, [...finalizers, FINALIZER]);
       return {};
     }
 
-    let conditions = mc.status?.conditions ?? [];
-    let requeueAfterMs: number | undefined;
+    const status: CampaignStatus = structuredClone(mc.status ?? {});
+    const gen = mc.metadata.generation;
+    const condition = (type: string, ok: boolean, reason: string, message: string) => {
+      status.conditions = withCondition(status.conditions, {
+        type,
+        status: ok ? 'True' : 'False',
+        observedGeneration: gen,
+        reason,
+        message,
+      });
+    };
+    let requeueAfterMs = 5_000;
+    let lag: TopicLag | undefined;
+    let provisioned = false;
     try {
-      const existing = (await this.admin.fetchTopicMetadata({ topics: [] })).topics.find((t) => t.name === plan.topic);
-      if (!existing) {
-        await this.admin.createTopics({
-          topics: [
-            {
-              topic: plan.topic,
-              numPartitions: plan.partitions,
-              replicationFactor: this.opts.replicationFactor,
-              configEntries: Object.entries(plan.configs).map(([n, value]) => ({ name: n, value })),
-            },
-          ],
-          waitForLeaders: true,
-        });
-      } else if (existing.partitions.length < plan.partitions) {
-        await this.admin.createPartitions({ topicPartitions: [{ topic: plan.topic, count: plan.partitions }] });
+      const fleet = await this.fleetOf(mc);
+      const policy = scalingPolicyOf(fleet, mc.spec.priorityClass ?? 'bulk');
+      requeueAfterMs = policy.pollMs;
+      const plan = planTopic(mc, { replicationFactor: fleet.spec.kafka.replicationFactor ?? 1 });
+      const topicMessage = await this.ensureTopic(plan).catch((err: Error) => {
+        throw new StepError('TopicsReady', 'KafkaUnavailable', err.message);
+      });
+      condition('TopicsReady', true, topicMessage.adopted ? 'TopicAdopted' : 'TopicCreated', topicMessage.text);
+
+      status.keyId = await this.d.keys.ensure(campaignIdOf(mc), ownerOf(mc)).catch((err: Error) => {
+        if (err instanceof KeyError && err.reason === 'campaign-key-destroyed')
+          throw new StepError('Ready', 'DataKeyDestroyed', 'the campaign data key was destroyed; nothing can be sent');
+        throw new StepError('WorkersReady', 'KeyUnavailable', err.message);
+      });
+
+      lag = await readLag(this.d.admin, workerGroupId(campaignIdOf(mc)), plan.topic).catch((err: Error) => {
+        throw new StepError('WorkersReady', 'LagUnavailable', err.message);
+      });
+      const current = await this.readDeployment(mc);
+      const workers = status.workers ?? {};
+      const now = this.now();
+      const decision = decideReplicas(policy, {
+        lag: lag.lag,
+        partitions: lag.partitions,
+        rateLimit: mc.spec.rateLimit.messagesPerSecond,
+        currentReplicas: current?.spec?.replicas ?? 0,
+        now,
+        lastActiveAt: workers.lastActiveTime ? Date.parse(workers.lastActiveTime) : undefined,
+        lastScaleAt: workers.lastScaleTime ? Date.parse(workers.lastScaleTime) : undefined,
+      });
+      const file = workerFileFor(mc, fleet, plan.topic, await this.d.keys.wrapped(campaignIdOf(mc)), this.d.kekId);
+      await this.apply(mc, fleet, decision.replicas, file).catch((err: Error) => {
+        throw new StepError('WorkersReady', 'DeploymentFailed', err.message);
+      });
+      const changed = (current?.spec?.replicas ?? -1) !== decision.replicas;
+      if (changed && current) {
+        await this.d.events.emit(
+          mc,
+          'Normal',
+          'ScaledWorkers',
+          `${workerName(mc)}: ${current.spec?.replicas ?? 0} → ${decision.replicas} (${decision.reason})`,
+        );
       }
-      conditions = withCondition(conditions, {
-        type: 'TopicsReady',
-        status: 'True',
-        observedGeneration: mc.metadata.generation,
-        reason: existing ? 'TopicAdopted' : 'TopicCreated',
-        message: `${plan.topic} with ${Math.max(plan.partitions, existing?.partitions.length ?? 0)} partitions`,
-      });
+      status.workers = {
+        deployment: workerName(mc),
+        replicas: decision.replicas,
+        lag: lag.lag,
+        reason: decision.reason,
+        lastActiveTime: decision.active ? new Date(now).toISOString() : workers.lastActiveTime,
+        lastScaleTime: changed ? new Date(now).toISOString() : workers.lastScaleTime,
+      };
+      const ready = current?.status?.readyReplicas ?? 0;
+      condition(
+        'WorkersReady',
+        decision.replicas === 0 || ready > 0,
+        decision.replicas === 0 ? 'ScaledToZero' : ready > 0 ? 'WorkersRunning' : 'WorkersStarting',
+        `${ready}/${decision.replicas} ready; ${decision.reason}`,
+      );
+      provisioned = true;
     } catch (err) {
-      conditions = withCondition(conditions, {
-        type: 'TopicsReady',
-        status: 'False',
-        observedGeneration: mc.metadata.generation,
-        reason: 'KafkaUnavailable',
-        message: (err as Error).message.slice(0, 1000),
-      });
-      requeueAfterMs = 5_000;
+      const step =
+        err instanceof StepError
+          ? err
+          : new StepError('Ready', 'ReconcileError', (err as Error).message ?? String(err));
+      if (step.reason === 'DataKeyDestroyed') status.phase = 'Failed';
+      condition(step.condition, false, step.reason, step.message.slice(0, 1000));
+      await this.d.events.emit(mc, 'Warning', step.reason, step.message);
+      requeueAfterMs = Math.max(requeueAfterMs, 5_000);
     }
-    const ready = conditions.some((c) => c.type === 'TopicsReady' && c.status === 'True');
-    const current = mc.status?.phase;
-    const phase: Phase = current && current !== 'Pending' ? current : ready ? 'Provisioning' : 'Pending';
-    const status = { ...mc.status, phase, observedGeneration: mc.metadata.generation, conditions };
-    if (JSON.stringify(status) !== JSON.stringify(mc.status)) {
-      await this.api.patchNamespacedCustomObjectStatus({ ...ref, body: { status } }, mergePatch);
+
+    const counts = this.d.progress.counts(campaignIdOf(mc), lag?.produced ?? mc.status?.counts?.queued ?? 0);
+    if (lag) {
+      const { final: _final, duplicates: _duplicates, ...shown } = counts;
+      status.counts = shown;
+    }
+    const before = mc.status?.phase;
+    const size = mc.spec.audience.size;
+    const phase = nextPhase(before, {
+      provisioned,
+      queued: counts.queued,
+      lag: lag?.lag ?? 1,
+      final: counts.final,
+      ingestComplete:
+        size === undefined || counts.queued >= size || mc.metadata.annotations?.[INGEST_COMPLETE] === 'true',
+      openEnded: mc.spec.priorityClass === 'transactional' || mc.spec.priorityClass === 'alert',
+    });
+    status.phase = status.phase === 'Failed' ? 'Failed' : phase;
+    status.observedGeneration = gen;
+    const nowIso = new Date(this.now()).toISOString();
+    if (status.phase === 'Sending' && !status.startTime) status.startTime = nowIso;
+    if (status.phase === 'Completed' && !status.completionTime) {
+      status.completionTime = nowIso;
+      condition('Completed', true, 'AllMessagesFinal', `${counts.final} of ${counts.queued} messages final`);
+    }
+
+    // Retention: once it ends, the campaign's data is shredded and the object kept as the record.
+    if (status.phase === 'Completed' && status.completionTime) {
+      const due = Date.parse(status.completionTime) + parseDuration(mc.spec.retentionAfterCompletion ?? '24h');
+      const wait = due - this.now();
+      if (wait <= 0) {
+        const { name } = await this.destroyData(mc, 'retention-ended', status);
+        status.phase = 'Destroyed';
+        status.destructionCertificateRef = { name };
+        condition('DataDestroyed', true, 'RetentionEnded', 'data key destroyed, topics and workers deleted');
+        status.workers = { ...status.workers, replicas: 0, reason: 'campaign destroyed' };
+      } else requeueAfterMs = Math.min(requeueAfterMs, wait);
+    }
+
+    if (JSON.stringify(status) !== JSON.stringify(mc.status ?? {})) {
+      await this.custom.patchNamespacedCustomObjectStatus({ ...this.ref(mc), body: { status } }, mergePatch);
+    }
+    if (status.phase !== before) await this.announce(mc, before, status.phase ?? 'Pending', counts);
+    if (status.phase === 'Destroyed') {
+      await this.setFinalizers(
+        mc,
+        (mc.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+      );
+      return {};
     }
     return { requeueAfterMs };
+  }
+
+  private async announce(
+    mc: MessagingCampaign,
+    from: Phase | undefined,
+    to: Phase,
+    counts: { queued: number; final: number },
+  ): Promise<void> {
+    const type = to === 'Failed' ? 'Warning' : 'Normal';
+    const message = `phase ${from ?? 'none'} → ${to} (${counts.final} of ${counts.queued} messages final)`;
+    this.d.log.info({ campaign: campaignIdOf(mc), from, to }, 'campaign phase changed');
+    await this.d.events.emit(mc, type, to, message);
+  }
+
+  private async setFinalizers(mc: MessagingCampaign, finalizers: string[]): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      { ...this.ref(mc), body: { metadata: { finalizers, resourceVersion: mc.metadata.resourceVersion } } },
+      mergePatch,
+    );
+  }
+
+  private async fleetOf(mc: MessagingCampaign): Promise<MessagingFleet> {
+    const name = mc.spec.fleet ?? 'default';
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: FLEET_PLURAL,
+        namespace: mc.metadata.namespace,
+        name,
+      })) as MessagingFleet;
+    } catch (err) {
+      if (isNotFound(err))
+        throw new StepError(
+          'WorkersReady',
+          'FleetNotFound',
+          `no MessagingFleet "${name}" in namespace ${mc.metadata.namespace}`,
+        );
+      throw err;
+    }
+  }
+
+  private async ensureTopic(plan: ReturnType<typeof planTopic>): Promise<{ adopted: boolean; text: string }> {
+    const existing = (await this.d.admin.fetchTopicMetadata({ topics: [] })).topics.find((t) => t.name === plan.topic);
+    if (!existing) {
+      await this.d.admin.createTopics({
+        topics: [
+          {
+            topic: plan.topic,
+            numPartitions: plan.partitions,
+            replicationFactor: plan.replicationFactor,
+            configEntries: Object.entries(plan.configs).map(([n, value]) => ({ name: n, value })),
+          },
+        ],
+        waitForLeaders: true,
+      });
+    } else if (existing.partitions.length < plan.partitions) {
+      await this.d.admin.createPartitions({ topicPartitions: [{ topic: plan.topic, count: plan.partitions }] });
+    }
+    const partitions = Math.max(plan.partitions, existing?.partitions.length ?? 0);
+    return { adopted: Boolean(existing), text: `${plan.topic} with ${partitions} partitions` };
+  }
+
+  private async readDeployment(mc: MessagingCampaign): Promise<k8s.V1Deployment | undefined> {
+    try {
+      return await this.apps.readNamespacedDeployment({ namespace: mc.metadata.namespace, name: workerName(mc) });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Server-side apply: creates or updates, and owns only the fields it sets. */
+  private async apply(
+    mc: MessagingCampaign,
+    fleet: MessagingFleet,
+    replicas: number,
+    file: ReturnType<typeof workerFileFor>,
+  ): Promise<void> {
+    const { namespace } = mc.metadata;
+    const name = workerName(mc);
+    const common = { namespace, name, fieldManager: FIELD_MANAGER, force: true };
+    await this.core.patchNamespacedSecret({ ...common, body: workerSecretFor(mc, file) }, applyPatch);
+    await this.apps.patchNamespacedDeployment(
+      {
+        ...common,
+        body: workerDeploymentFor(mc, fleet, replicas, configHash(file)),
+      },
+      applyPatch,
+    );
+  }
+
+  /** Crypto-shredding: workers go, the topic goes, the key is destroyed, and the record is written. */
+  private async destroyData(
+    mc: MessagingCampaign,
+    trigger: 'retention-ended' | 'deleted',
+    status: CampaignStatus = mc.status ?? {},
+  ): Promise<{ name: string }> {
+    const { namespace } = mc.metadata;
+    const campaignId = campaignIdOf(mc);
+    await this.apps
+      .deleteNamespacedDeployment({ namespace, name: workerName(mc) })
+      .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    await this.core
+      .deleteNamespacedSecret({ namespace, name: workerName(mc) })
+      .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const topic = planTopic(mc, { replicationFactor: 1 }).topic;
+    const topicsDeleted: string[] = [];
+    if ((await this.d.admin.listTopics()).includes(topic)) {
+      await this.d.admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+      topicsDeleted.push(topic);
+    }
+    const keyIds = await this.d.keys.destroy(campaignId);
+    const destroyedAt = new Date(this.now());
+    const completedAt = status.completionTime;
+    const name = await this.d.destruction.record(mc, {
+      campaign: campaignId,
+      campaignUid: mc.metadata.uid ?? '',
+      keyIds,
+      topicsDeleted,
+      counts: status.counts,
+      completedAt,
+      destroyedAt: destroyedAt.toISOString(),
+      completionToDestructionSeconds: completedAt
+        ? Math.round((destroyedAt.getTime() - Date.parse(completedAt)) / 100) / 10
+        : undefined,
+      trigger,
+    });
+    this.d.progress.forget(campaignId);
+    await this.d.events.emit(
+      mc,
+      'Normal',
+      'DataDestroyed',
+      `key ${keyIds.join(',') || '(none)'} destroyed; record ${name}`,
+    );
+    return { name };
   }
 }

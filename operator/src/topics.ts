@@ -8,6 +8,7 @@ export const MAX_PARTITIONS = 48;
 export interface TopicPlan {
   topic: string;
   partitions: number;
+  replicationFactor: number;
   configs: Record<string, string>;
 }
 
@@ -23,6 +24,7 @@ export function planTopic(mc: MessagingCampaign, opts: { replicationFactor: numb
   return {
     topic: campaignTopic(campaignIdOf(mc), priority),
     partitions: Math.min(MAX_PARTITIONS, Math.max(floor, byRate)),
+    replicationFactor: opts.replicationFactor,
     configs: {
       'cleanup.policy': 'delete',
       'min.insync.replicas': String(Math.max(1, opts.replicationFactor - 1)),

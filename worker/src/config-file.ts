@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { LocalKekProvider, unwrapDataKey, type CarrierId } from '@anshim/core';
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
@@ -16,7 +17,9 @@ export interface WorkerFile {
   /** Topic names; one written as /regex/ subscribes by pattern. */
   topics: string[];
   carriers: WorkerConfig['carriers'];
-  carrierKeys: Array<{ carrier: CarrierId; id: string; materialHex: string }>;
+  /** Inline carrier keys, or `carrierKeysFile`: a mounted JSON file of the same shape. */
+  carrierKeys?: Array<{ carrier: CarrierId; id: string; materialHex: string }>;
+  carrierKeysFile?: string;
   tls?: { caFile: string; certFile: string; keyFile: string; serverName?: string };
   kek: { id: string; file: string };
   campaigns: Array<{ spec: CampaignSpec; wrappedKeys: string[] }>;
@@ -32,17 +35,34 @@ export class WorkerConfigError extends Error {
   override readonly name = 'WorkerConfigError';
 }
 
-export async function loadWorkerFile(path: string) {
-  let file: WorkerFile;
+/**
+ * Absolute paths in the file are where Kubernetes mounts things; a local runner that
+ * materialises the mounts under a directory sets ANSHIM_FS_ROOT to it (a chroot for paths only).
+ */
+const mounted = (path: string): string => (process.env.ANSHIM_FS_ROOT ? join(process.env.ANSHIM_FS_ROOT, path) : path);
+
+function readJson<T>(path: string, what: string): T {
   try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as WorkerFile;
+    return JSON.parse(readFileSync(mounted(path), 'utf8')) as T;
   } catch (err) {
-    throw new WorkerConfigError(`cannot read worker config ${path}: ${(err as Error).message}`);
+    throw new WorkerConfigError(`cannot read ${what} ${path}: ${(err as Error).message}`);
   }
+}
+
+export async function loadWorkerFile(path: string) {
+  const file = readJson<WorkerFile>(path, 'worker config');
   for (const field of ['brokers', 'groupId', 'topics', 'carriers', 'kek', 'campaigns'] as const) {
     if (file[field] === undefined) throw new WorkerConfigError(`worker config ${path} lacks "${field}"`);
   }
-  const kek = new LocalKekProvider(file.kek.id, Buffer.from(readFileSync(file.kek.file, 'utf8').trim(), 'hex'));
+  const carrierKeys =
+    file.carrierKeys ??
+    (file.carrierKeysFile
+      ? readJson<NonNullable<WorkerFile['carrierKeys']>>(file.carrierKeysFile, 'carrier keys')
+      : []);
+  const kek = new LocalKekProvider(
+    file.kek.id,
+    Buffer.from(readFileSync(mounted(file.kek.file), 'utf8').trim(), 'hex'),
+  );
   const campaigns = new StaticCampaignDirectory();
   const keys = new StaticCampaignKeys();
   for (const c of file.campaigns) {
@@ -58,15 +78,15 @@ export async function loadWorkerFile(path: string) {
     groupId: file.groupId,
     topics: file.topics.map((t) => (t.startsWith('/') && t.endsWith('/') ? new RegExp(t.slice(1, -1)) : t)),
     carriers: file.carriers,
-    carrierKeys: file.carrierKeys.map((k) => ({
+    carrierKeys: carrierKeys.map((k) => ({
       carrier: k.carrier,
       id: k.id,
       material: Buffer.from(k.materialHex, 'hex'),
     })),
     tls: file.tls && {
-      ca: readFileSync(file.tls.caFile),
-      cert: readFileSync(file.tls.certFile),
-      key: readFileSync(file.tls.keyFile),
+      ca: readFileSync(mounted(file.tls.caFile)),
+      cert: readFileSync(mounted(file.tls.certFile)),
+      key: readFileSync(mounted(file.tls.keyFile)),
       serverName: file.tls.serverName,
     },
     poolThreads: file.poolThreads,
@@ -74,6 +94,8 @@ export async function loadWorkerFile(path: string) {
     chunkSize: file.chunkSize,
     maxAttempts: file.maxAttempts,
     followReports: file.followReports,
+    // A campaign's workers follow only its reports, so fleets of campaigns do not steal each other's.
+    reportCampaigns: file.campaigns.map((c) => c.spec.id),
     sessionTimeoutMs: file.sessionTimeoutMs,
   };
   return { config, campaigns, keys };

@@ -36,6 +36,8 @@ export class ReportsPump {
       campaigns: CampaignDirectory;
       workerId: string;
       log: Logger;
+      /** Only these campaigns' reports (empty: all). */
+      campaignIds?: string[];
     },
   ) {
     this.client = new CarrierGatewayClient(address, credentials, channelOptions);
@@ -46,7 +48,7 @@ export class ReportsPump {
     for (let failures = 0; !this.stopped;) {
       const ended = await new Promise<boolean>((resolve) => {
         // Batched: one gRPC message carries hundreds of reports (a per-report stream tops out near 20k/s).
-        const call = this.client.reportBatches({ campaignIds: [] });
+        const call = this.client.reportBatches({ campaignIds: this.deps.campaignIds ?? [] });
         this.call = call;
         call.on('data', (batch: ReportBatch) => {
           failures = 0;

@@ -36,6 +36,8 @@ export interface WorkerConfig {
   sessionTimeoutMs?: number;
   /** Follow the carriers' delivery-report streams (one worker per fleet is enough). */
   followReports?: boolean;
+  /** Campaigns whose reports to follow (default: all). */
+  reportCampaigns?: string[];
 }
 
 export interface WorkerDeps {
@@ -98,6 +100,7 @@ export class MessagingWorker {
             campaigns: this.deps.campaigns,
             workerId: c.workerId,
             log: this.log,
+            campaignIds: c.reportCampaigns ?? [],
           }),
         );
       }

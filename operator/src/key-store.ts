@@ -1,0 +1,125 @@
+import * as k8s from '@kubernetes/client-node';
+import {
+  KeyError,
+  generateDataKey,
+  openStoredKeys,
+  type CampaignKeyStore,
+  type DataKey,
+  type KeyEncryptionKeyProvider,
+} from '@anshim/core';
+import { CAMPAIGN_LABEL, campaignRefOf } from './campaign.ts';
+
+export const keySecretName = (campaignName: string): string => `anshim-dek-${campaignName}`;
+const DESTROYED_AT = 'messaging.anshim.io/destroyed-at';
+const DESTROYED_KEYS = 'messaging.anshim.io/destroyed-key-ids';
+const KEY_ID = 'messaging.anshim.io/key-id';
+
+/**
+ * Campaign data keys in Kubernetes Secrets, one per campaign in its namespace, holding only
+ * the key wrapped under the fleet's key-encryption key. Destruction empties the Secret and
+ * leaves a tombstone (annotations: when, which key ids), so a late reader learns the key was
+ * shredded on purpose. An etcd backup taken before destruction still holds the wrapped key;
+ * an external KMS that deletes a per-campaign KEK closes that gap (see README).
+ */
+export class KubernetesKeyStore implements CampaignKeyStore {
+  private readonly core: k8s.CoreV1Api;
+
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly keks: readonly KeyEncryptionKeyProvider[],
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  private async read(campaignId: string): Promise<k8s.V1Secret | undefined> {
+    const { namespace, name } = campaignRefOf(campaignId);
+    try {
+      return await this.core.readNamespacedSecret({ namespace, name: keySecretName(name) });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async ensure(campaignId: string, owner?: k8s.V1OwnerReference): Promise<string> {
+    const existing = await this.read(campaignId);
+    if (existing?.metadata?.annotations?.[DESTROYED_AT]) throw new KeyError('campaign-key-destroyed', campaignId);
+    const existingId = existing?.metadata?.annotations?.[KEY_ID];
+    if (existingId) return existingId;
+    const kek = this.keks[0];
+    if (!kek) throw new KeyError('unknown-kek', 'no key-encryption key configured');
+    const { namespace, name } = campaignRefOf(campaignId);
+    const key = generateDataKey(campaignId);
+    try {
+      const wrapped = await kek.wrap(key);
+      await this.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: {
+            name: keySecretName(name),
+            labels: { [CAMPAIGN_LABEL]: name, 'app.kubernetes.io/managed-by': 'anshim-operator' },
+            annotations: { [KEY_ID]: key.id },
+            ownerReferences: owner ? [owner] : undefined,
+          },
+          type: 'messaging.anshim.io/wrapped-data-key',
+          data: { wrapped: wrapped.toString('base64') },
+        },
+      });
+      return key.id;
+    } catch (err) {
+      // Two writers raced: the first Secret wins, and its key is the campaign's.
+      if ((err as { code?: number }).code === 409) return this.ensure(campaignId, owner);
+      throw err;
+    } finally {
+      key.destroy();
+    }
+  }
+
+  /** The wrapped blobs, for a worker's configuration (never unwrapped by the operator for that). */
+  async wrapped(campaignId: string): Promise<Buffer[]> {
+    const secret = await this.read(campaignId);
+    if (!secret) throw new KeyError('no-campaign-key', campaignId);
+    if (secret.metadata?.annotations?.[DESTROYED_AT]) throw new KeyError('campaign-key-destroyed', campaignId);
+    return Object.entries(secret.data ?? {})
+      .filter(([k]) => k.startsWith('wrapped'))
+      .map(([, v]) => Buffer.from(v, 'base64'));
+  }
+
+  async open(campaignId: string): Promise<DataKey[]> {
+    const secret = await this.read(campaignId);
+    const annotations = secret?.metadata?.annotations ?? {};
+    return openStoredKeys(
+      campaignId,
+      secret && {
+        wrapped: Object.entries(secret.data ?? {})
+          .filter(([k]) => k.startsWith('wrapped'))
+          .map(([, v]) => Buffer.from(v, 'base64')),
+        destroyedAt: annotations[DESTROYED_AT],
+      },
+      this.keks,
+    );
+  }
+
+  async destroy(campaignId: string): Promise<string[]> {
+    const secret = await this.read(campaignId);
+    if (!secret) return [];
+    const annotations = secret.metadata?.annotations ?? {};
+    if (annotations[DESTROYED_AT]) return (annotations[DESTROYED_KEYS] ?? '').split(',').filter(Boolean);
+    const ids = [annotations[KEY_ID]].filter((id): id is string => Boolean(id));
+    const { namespace, name } = campaignRefOf(campaignId);
+    // Replace (not patch) with the resourceVersion we read: the wrapped key is gone in one write.
+    await this.core.replaceNamespacedSecret({
+      namespace,
+      name: keySecretName(name),
+      body: {
+        metadata: {
+          ...secret.metadata,
+          annotations: { ...annotations, [DESTROYED_AT]: new Date().toISOString(), [DESTROYED_KEYS]: ids.join(',') },
+        },
+        type: secret.type,
+        data: {},
+      },
+    });
+    return ids;
+  }
+}

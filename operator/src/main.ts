@@ -1,0 +1,76 @@
+// The operator process. Flags override the environment (ANSHIM_BROKERS, KUBECONFIG, ...).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { LocalKekProvider, createLogger } from '@anshim/core';
+import { Operator } from './operator.ts';
+
+const log = createLogger('operator');
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
+    brokers: { type: 'string', default: process.env.ANSHIM_BROKERS },
+    'kek-file': { type: 'string', default: process.env.ANSHIM_KEK_FILE ?? '/etc/anshim/kek/kek' },
+    'kek-id': { type: 'string', default: process.env.ANSHIM_KEK_ID },
+    'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
+    identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
+    'lease-duration-seconds': { type: 'string', default: '15' },
+  },
+});
+
+function fail(message: string): never {
+  log.error(message);
+  process.exit(2);
+}
+
+if (!values.brokers) fail('no Kafka brokers: pass --brokers host:port[,host:port] or set ANSHIM_BROKERS');
+const kc = new k8s.KubeConfig();
+if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+else kc.loadFromCluster();
+
+let kekHex: string;
+try {
+  kekHex = readFileSync(values['kek-file']!, 'utf8').trim();
+} catch (err) {
+  fail(`cannot read the key-encryption key ${values['kek-file']}: ${(err as Error).message}`);
+}
+const kekId =
+  values['kek-id'] ??
+  (() => {
+    try {
+      return readFileSync(`${values['kek-file']!.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
+    } catch {
+      return fail('no key-encryption key id: pass --kek-id or mount it as "id" beside the key');
+    }
+  })();
+const leaseSeconds = Number(values['lease-duration-seconds']);
+const operator = new Operator({
+  kc,
+  brokers: values.brokers.split(','),
+  kek: new LocalKekProvider(kekId, Buffer.from(kekHex, 'hex')),
+  identity: values.identity!,
+  leaseNamespace: values['lease-namespace']!,
+  leaseDurationMs: leaseSeconds * 1000,
+  renewDeadlineMs: Math.round(leaseSeconds * 666),
+  retryPeriodMs: Math.max(500, Math.round(leaseSeconds * 133)),
+  log,
+});
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  operator.stop().then(
+    () => process.exit(0),
+    (err: Error) => {
+      log.error({ err: err.message }, 'unclean stop');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+operator.start();
+console.log(JSON.stringify({ ready: true, identity: values.identity }));

@@ -1,0 +1,117 @@
+import type * as k8s from '@kubernetes/client-node';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
+import { ensureDataPlaneTopics } from '@anshim/worker';
+import { campaignRefOf } from './campaign.ts';
+import { CampaignController } from './controller.ts';
+import { ConfigMapDestructionRecorder, type DestructionRecorder } from './destruction.ts';
+import { EventRecorder } from './events.ts';
+import { KubernetesKeyStore } from './key-store.ts';
+import { LeaderElector } from './leader.ts';
+import { ProgressFeed } from './progress-feed.ts';
+import { CampaignReconciler } from './reconciler.ts';
+
+export interface OperatorConfig {
+  kc: k8s.KubeConfig;
+  brokers: string[];
+  kek: KeyEncryptionKeyProvider;
+  identity: string;
+  leaseNamespace: string;
+  leaseName?: string;
+  log: Logger;
+  destruction?: DestructionRecorder;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+/**
+ * The operator process: campaigns for the Lease, and while it holds it runs the progress
+ * feed and the campaign controller. Losing the lease stops both before anyone else can lead.
+ */
+export class Operator {
+  private readonly elector: LeaderElector;
+  private readonly kafka: Kafka;
+  private running: { admin: Admin; feed: ProgressFeed; controller: CampaignController } | undefined;
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(private readonly cfg: OperatorConfig) {
+    this.kafka = new Kafka({
+      clientId: `anshim-operator-${cfg.identity}`,
+      brokers: cfg.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3 },
+    });
+    this.elector = new LeaderElector(
+      cfg.kc,
+      {
+        namespace: cfg.leaseNamespace,
+        name: cfg.leaseName ?? 'anshim-operator',
+        identity: cfg.identity,
+        leaseDurationMs: cfg.leaseDurationMs,
+        renewDeadlineMs: cfg.renewDeadlineMs,
+        retryPeriodMs: cfg.retryPeriodMs,
+      },
+      {
+        onStartedLeading: () => this.serialise(() => this.lead()),
+        onStoppedLeading: () => this.serialise(() => this.standDown()),
+      },
+      cfg.log,
+    );
+  }
+
+  get isLeader(): boolean {
+    return this.elector.isLeader;
+  }
+
+  start(): void {
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.elector.stop();
+    await this.serialise(() => this.standDown());
+  }
+
+  private serialise(step: () => Promise<void>): Promise<void> {
+    this.transition = this.transition.then(step, step);
+    return this.transition;
+  }
+
+  private async lead(): Promise<void> {
+    const { kc, log, identity } = this.cfg;
+    const admin = this.kafka.admin();
+    const keys = new KubernetesKeyStore(kc, [this.cfg.kek]);
+    const feed = new ProgressFeed(this.kafka, log, (campaignId) => {
+      const { namespace, name } = campaignRefOf(campaignId);
+      this.running?.controller.enqueue(`${namespace}/${name}`);
+    });
+    const reconciler = new CampaignReconciler({
+      kc,
+      admin,
+      keys,
+      kekId: this.cfg.kek.id,
+      progress: feed,
+      events: new EventRecorder(kc, log, identity),
+      destruction: this.cfg.destruction ?? new ConfigMapDestructionRecorder(kc),
+      log,
+    });
+    const controller = new CampaignController(kc, reconciler, log);
+    this.running = { admin, feed, controller };
+    // Kafka may be down when we win the lease: keep trying, the controller reports it per campaign.
+    await admin.connect().catch((err: Error) => log.warn({ err: err.message }, 'Kafka admin not connected yet'));
+    await ensureDataPlaneTopics(admin).catch((err: Error) => log.warn({ err: err.message }, 'data-plane topics'));
+    await feed.start().catch((err: Error) => log.warn({ err: err.message }, 'progress feed not started'));
+    await controller.start();
+    log.info({ identity }, 'reconciling campaigns');
+  }
+
+  private async standDown(): Promise<void> {
+    const r = this.running;
+    this.running = undefined;
+    if (!r) return;
+    await r.controller.stop();
+    await r.feed.stop().catch(() => undefined);
+    await r.admin.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,131 @@
+// Shared set-up for the operator's integration tests: kubectl against the stack's API server,
+// a namespace per run, a key-encryption key on disk, and operator processes to start and kill.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { LocalKekProvider } from '@anshim/core';
+import { repoRoot, requireStack } from '@anshim/stack';
+
+export const CRDS = ['messagingcampaigns', 'messagingfleets'].map((p) =>
+  join(repoRoot, `operator/crds/${p}.messaging.anshim.io.yaml`),
+);
+
+export function kubectl(args: string[], input?: string): string {
+  const stack = requireStack();
+  const r = spawnSync(stack.tools.kubectl, args, {
+    env: { ...process.env, KUBECONFIG: stack.kubeconfig },
+    input,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export function installCrds(): void {
+  for (const crd of CRDS) kubectl(['apply', '--server-side', '--force-conflicts', '-f', crd]);
+  kubectl([
+    'wait',
+    '--for',
+    'condition=established',
+    '--timeout=60s',
+    'crd/messagingcampaigns.messaging.anshim.io',
+    'crd/messagingfleets.messaging.anshim.io',
+  ]);
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(requireStack().kubeconfig);
+  return kc;
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await probe().catch((err: unknown) => {
+      last = err;
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A namespace of our own, so runs and test files never see each other's campaigns or leases. */
+export function createNamespace(prefix: string): string {
+  const ns = `${prefix}-${process.pid}-${Date.now() % 100_000}`;
+  kubectl(['create', 'namespace', ns]);
+  return ns;
+}
+
+export interface TestKek {
+  dir: string;
+  file: string;
+  id: string;
+  provider: LocalKekProvider;
+}
+
+export function testKek(): TestKek {
+  const dir = mkdtempSync(join(tmpdir(), 'anshim-operator-it-'));
+  const material = randomBytes(32);
+  const id = `kek-${material.subarray(0, 4).toString('hex')}`;
+  const file = join(dir, 'kek');
+  writeFileSync(file, material.toString('hex'), { mode: 0o600 });
+  return { dir, file, id, provider: new LocalKekProvider(id, material) };
+}
+
+export interface OperatorProcess {
+  identity: string;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. */
+export function startOperator(identity: string, namespace: string, kek: TestKek, leaseSeconds = 3): OperatorProcess {
+  const stack = requireStack();
+  const logFile = join(kek.dir, `${identity}.log`);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'operator/src/main.ts'),
+      '--kubeconfig',
+      stack.kubeconfig,
+      '--brokers',
+      stack.kafka.brokers.join(','),
+      '--kek-file',
+      kek.file,
+      '--kek-id',
+      kek.id,
+      '--lease-namespace',
+      namespace,
+      '--identity',
+      identity,
+      '--lease-duration-seconds',
+      String(leaseSeconds),
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log = createWriteStream(logFile);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { identity, child, logFile, exited };
+}
+
+export async function leaseHolder(kc: k8s.KubeConfig, namespace: string): Promise<string | undefined> {
+  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+  const lease = await api.readNamespacedLease({ namespace, name: 'anshim-operator' });
+  return lease.spec?.holderIdentity || undefined;
+}

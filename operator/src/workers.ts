@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import type * as k8s from '@kubernetes/client-node';
+import { isCarrierId, type CarrierId } from '@anshim/core';
+import type { CampaignChannel, CampaignSpec, WorkerFile } from '@anshim/worker';
+import { advertisingBody } from './ad-law.ts';
+import {
+  CAMPAIGN_LABEL,
+  GROUP,
+  VERSION,
+  campaignIdOf,
+  type MessagingCampaign,
+  type PriorityClass,
+} from './campaign.ts';
+import { fleetSecrets, type MessagingFleet } from './fleet.ts';
+
+export const WORKER_APP = 'anshim-worker';
+export const CONFIG_HASH = 'messaging.anshim.io/config-hash';
+export const workerName = (mc: MessagingCampaign): string => `anshim-worker-${mc.metadata.name}`;
+export const workerGroupId = (campaignId: string): string => `anshim.worker.${campaignId}`;
+
+/** Where the pod sees its mounts; the local runner materialises the same paths under a directory. */
+export const MOUNTS = {
+  config: '/etc/anshim/worker',
+  kek: '/etc/anshim/kek',
+  carrierKeys: '/etc/anshim/carrier-keys',
+  tls: '/etc/anshim/tls',
+} as const;
+
+/** The worker's view of a campaign: everything but its recipients (and with the ad-law body). */
+export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
+  const processors = mc.spec.processors.filter(isCarrierId) as CarrierId[];
+  const notAfter = mc.spec.schedule?.notAfter ? Date.parse(mc.spec.schedule.notAfter) : 0;
+  return {
+    id: campaignIdOf(mc),
+    channel: mc.spec.channel as CampaignChannel,
+    fallback: (mc.spec.fallback ?? []) as CampaignChannel[],
+    template: advertisingBody(mc),
+    templateCode: mc.spec.template.alimtalkTemplateCode,
+    senderNumber: mc.spec.sender.callbackNumber,
+    processors,
+    ttlMs: notAfter > 0 ? Math.max(1, notAfter - Date.now()) : 0,
+  };
+}
+
+/** worker.json for one campaign's workers: carriers limited to its processors, its key wrapped. */
+export function workerFileFor(
+  mc: MessagingCampaign,
+  fleet: MessagingFleet,
+  topic: string,
+  wrappedKeys: Buffer[],
+  kekId: string,
+): WorkerFile {
+  const spec = campaignSpecOf(mc);
+  const carriers = Object.fromEntries(
+    fleet.spec.carriers
+      .filter((c) => spec.processors.includes(c.id as CarrierId))
+      .map((c) => [c.id, { address: c.address }]),
+  );
+  return {
+    brokers: fleet.spec.kafka.brokers,
+    groupId: workerGroupId(spec.id),
+    topics: [topic],
+    carriers,
+    carrierKeysFile: `${MOUNTS.carrierKeys}/keys.json`,
+    tls: {
+      caFile: `${MOUNTS.tls}/ca.crt`,
+      certFile: `${MOUNTS.tls}/tls.crt`,
+      keyFile: `${MOUNTS.tls}/tls.key`,
+      serverName: fleet.spec.worker.carrierServerName,
+    },
+    kek: { id: kekId, file: `${MOUNTS.kek}/kek` },
+    campaigns: [{ spec, wrappedKeys: wrappedKeys.map((w) => w.toString('base64')) }],
+    poolThreads: fleet.spec.worker.poolThreads,
+    followReports: true,
+  };
+}
+
+export function ownerOf(mc: MessagingCampaign): k8s.V1OwnerReference {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'MessagingCampaign',
+    name: mc.metadata.name,
+    uid: mc.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+const labelsOf = (mc: MessagingCampaign, priority: PriorityClass): Record<string, string> => ({
+  'app.kubernetes.io/name': WORKER_APP,
+  'app.kubernetes.io/instance': mc.metadata.name,
+  'app.kubernetes.io/managed-by': 'anshim-operator',
+  [CAMPAIGN_LABEL]: mc.metadata.name,
+  'messaging.anshim.io/priority-class': priority,
+});
+
+export function workerSecretFor(mc: MessagingCampaign, file: WorkerFile): k8s.V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: workerName(mc),
+      namespace: mc.metadata.namespace,
+      labels: labelsOf(mc, mc.spec.priorityClass ?? 'bulk'),
+      ownerReferences: [ownerOf(mc)],
+    },
+    type: 'Opaque',
+    data: { 'worker.json': Buffer.from(JSON.stringify(file, null, 2)).toString('base64') },
+  };
+}
+
+/** A hash of the configuration, on the pod template, so a change rolls the workers. */
+export const configHash = (file: WorkerFile): string =>
+  createHash('sha256').update(JSON.stringify(file)).digest('hex').slice(0, 16);
+
+/** The campaign's worker Deployment: restricted pod security, drained on SIGTERM, scaled by the operator. */
+export function workerDeploymentFor(
+  mc: MessagingCampaign,
+  fleet: MessagingFleet,
+  replicas: number,
+  hash: string,
+): k8s.V1Deployment {
+  const priority = mc.spec.priorityClass ?? 'bulk';
+  const labels = labelsOf(mc, priority);
+  const secrets = fleetSecrets(fleet);
+  const w = fleet.spec.worker;
+  const secretVolume = (name: string, secretName: string): k8s.V1Volume => ({
+    name,
+    secret: { secretName, defaultMode: 0o400 },
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: workerName(mc), namespace: mc.metadata.namespace, labels, ownerReferences: [ownerOf(mc)] },
+    spec: {
+      replicas,
+      selector: { matchLabels: { 'app.kubernetes.io/name': WORKER_APP, [CAMPAIGN_LABEL]: mc.metadata.name } },
+      // Never more than the planned replicas at once: each one holds partitions.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+      template: {
+        metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+        spec: {
+          serviceAccountName: w.serviceAccountName,
+          automountServiceAccountToken: false,
+          priorityClassName: fleet.spec.scaling?.classes?.[priority]?.priorityClassName,
+          terminationGracePeriodSeconds: 60,
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'worker',
+              image: w.image,
+              imagePullPolicy: w.imagePullPolicy ?? 'IfNotPresent',
+              command: ['node', '--import', 'tsx', 'worker/src/main.ts'],
+              env: [
+                { name: 'ANSHIM_WORKER_CONFIG', value: `${MOUNTS.config}/worker.json` },
+                { name: 'ANSHIM_WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              resources: w.resources as k8s.V1ResourceRequirements | undefined,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'config', mountPath: MOUNTS.config, readOnly: true },
+                { name: 'kek', mountPath: MOUNTS.kek, readOnly: true },
+                { name: 'carrier-keys', mountPath: MOUNTS.carrierKeys, readOnly: true },
+                { name: 'carrier-tls', mountPath: MOUNTS.tls, readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            secretVolume('config', workerName(mc)),
+            secretVolume('kek', secrets.keyEncryptionKey),
+            secretVolume('carrier-keys', secrets.carrierKeys),
+            secretVolume('carrier-tls', secrets.carrierTls),
+          ],
+        },
+      },
+    },
+  };
+}
