@@ -20,14 +20,18 @@ export class CampaignController {
     kc: k8s.KubeConfig,
     private readonly reconciler: CampaignReconciler,
     private readonly log: Logger,
+    /** Watch one namespace only (an operator per tenant, or a test); all namespaces when absent. */
+    namespace?: string,
   ) {
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
     // makeInformer returns a ListWatch: an informer that is also the cache the queue reads from.
     this.informer = k8s.makeInformer<MessagingCampaign>(
       kc,
-      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       () =>
-        api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
+        (namespace
+          ? api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })
+          : api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<
           k8s.KubernetesListObject<MessagingCampaign>
         >,
     ) as k8s.ListWatch<MessagingCampaign>;

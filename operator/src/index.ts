@@ -12,3 +12,4 @@ export * from './destruction.ts';
 export * from './progress-feed.ts';
 export * from './operator.ts';
 export { advertisingBody, AdvertisingBodyError } from './ad-law.ts';
+export * from './local-runner.ts';

@@ -13,6 +13,7 @@ import type { DestructionRecord } from './destruction.ts';
 import { KubernetesKeyStore, keySecretName } from './key-store.ts';
 import {
   createNamespace,
+  deleteCampaigns,
   eventually,
   installCrds,
   kubeConfig,
@@ -105,6 +106,7 @@ before(async () => {
 });
 
 after(async () => {
+  await deleteCampaigns(ns).catch((err: Error) => console.error(err.message));
   for (const op of operators) if (alive(op)) op.child.kill('SIGTERM');
   await Promise.all(operators.map((op) => op.exited));
   await admin.disconnect();

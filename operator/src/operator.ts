@@ -18,6 +18,8 @@ export interface OperatorConfig {
   identity: string;
   leaseNamespace: string;
   leaseName?: string;
+  /** Reconcile campaigns of this namespace only. */
+  watchNamespace?: string;
   log: Logger;
   destruction?: DestructionRecorder;
   leaseDurationMs?: number;
@@ -39,8 +41,9 @@ export class Operator {
     this.kafka = new Kafka({
       clientId: `anshim-operator-${cfg.identity}`,
       brokers: cfg.brokers,
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 3 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => cfg.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     this.elector = new LeaderElector(
       cfg.kc,
@@ -83,6 +86,8 @@ export class Operator {
     const admin = this.kafka.admin();
     const keys = new KubernetesKeyStore(kc, [this.cfg.kek]);
     const feed = new ProgressFeed(this.kafka, log, (campaignId) => {
+      // Workers outside the operator (tests, benchmarks) report ids that name no campaign object.
+      if (!campaignId.includes('.')) return;
       const { namespace, name } = campaignRefOf(campaignId);
       this.running?.controller.enqueue(`${namespace}/${name}`);
     });
@@ -96,7 +101,7 @@ export class Operator {
       destruction: this.cfg.destruction ?? new ConfigMapDestructionRecorder(kc),
       log,
     });
-    const controller = new CampaignController(kc, reconciler, log);
+    const controller = new CampaignController(kc, reconciler, log, this.cfg.watchNamespace);
     this.running = { admin, feed, controller };
     // Kafka may be down when we win the lease: keep trying, the controller reports it per campaign.
     await admin.connect().catch((err: Error) => log.warn({ err: err.message }, 'Kafka admin not connected yet'));

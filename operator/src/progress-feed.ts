@@ -42,7 +42,12 @@ export class ProgressFeed {
             return;
           }
         }
-        this.onChange(campaignId);
+        try {
+          this.onChange(campaignId);
+        } catch (err) {
+          // One bad record must never stall the feed (it would be redelivered forever).
+          this.log.warn({ key, err: (err as Error).message }, 'progress record not routed');
+        }
       },
     });
   }

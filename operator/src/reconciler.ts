@@ -136,76 +136,85 @@ export class CampaignReconciler {
     let requeueAfterMs = 5_000;
     let lag: TopicLag | undefined;
     let provisioned = false;
-    try {
-      const fleet = await this.fleetOf(mc);
-      const policy = scalingPolicyOf(fleet, mc.spec.priorityClass ?? 'bulk');
-      requeueAfterMs = policy.pollMs;
-      const plan = planTopic(mc, { replicationFactor: fleet.spec.kafka.replicationFactor ?? 1 });
-      const topicMessage = await this.ensureTopic(plan).catch((err: Error) => {
-        throw new StepError('TopicsReady', 'KafkaUnavailable', err.message);
-      });
-      condition('TopicsReady', true, topicMessage.adopted ? 'TopicAdopted' : 'TopicCreated', topicMessage.text);
+    const settled = mc.status?.phase === 'Completed' || mc.status?.phase === 'Failed';
+    if (settled)
+      await this.scaleToZero(mc).catch((err: Error) => this.d.log.warn({ err: err.message }, 'scale to zero'));
+    // A settled campaign is not provisioned again: its key may already be shredded.
+    else
+      try {
+        const fleet = await this.fleetOf(mc);
+        const policy = scalingPolicyOf(fleet, mc.spec.priorityClass ?? 'bulk');
+        requeueAfterMs = policy.pollMs;
+        const plan = planTopic(mc, { replicationFactor: fleet.spec.kafka.replicationFactor ?? 1 });
+        const topicMessage = await this.ensureTopic(plan).catch((err: Error) => {
+          throw new StepError('TopicsReady', 'KafkaUnavailable', err.message);
+        });
+        condition('TopicsReady', true, topicMessage.adopted ? 'TopicAdopted' : 'TopicCreated', topicMessage.text);
 
-      status.keyId = await this.d.keys.ensure(campaignIdOf(mc), ownerOf(mc)).catch((err: Error) => {
-        if (err instanceof KeyError && err.reason === 'campaign-key-destroyed')
-          throw new StepError('Ready', 'DataKeyDestroyed', 'the campaign data key was destroyed; nothing can be sent');
-        throw new StepError('WorkersReady', 'KeyUnavailable', err.message);
-      });
+        status.keyId = await this.d.keys.ensure(campaignIdOf(mc), ownerOf(mc)).catch((err: Error) => {
+          if (err instanceof KeyError && err.reason === 'campaign-key-destroyed')
+            throw new StepError(
+              'Ready',
+              'DataKeyDestroyed',
+              'the campaign data key was destroyed; nothing can be sent',
+            );
+          throw new StepError('WorkersReady', 'KeyUnavailable', err.message);
+        });
 
-      lag = await readLag(this.d.admin, workerGroupId(campaignIdOf(mc)), plan.topic).catch((err: Error) => {
-        throw new StepError('WorkersReady', 'LagUnavailable', err.message);
-      });
-      const current = await this.readDeployment(mc);
-      const workers = status.workers ?? {};
-      const now = this.now();
-      const decision = decideReplicas(policy, {
-        lag: lag.lag,
-        partitions: lag.partitions,
-        rateLimit: mc.spec.rateLimit.messagesPerSecond,
-        currentReplicas: current?.spec?.replicas ?? 0,
-        now,
-        lastActiveAt: workers.lastActiveTime ? Date.parse(workers.lastActiveTime) : undefined,
-        lastScaleAt: workers.lastScaleTime ? Date.parse(workers.lastScaleTime) : undefined,
-      });
-      const file = workerFileFor(mc, fleet, plan.topic, await this.d.keys.wrapped(campaignIdOf(mc)), this.d.kekId);
-      await this.apply(mc, fleet, decision.replicas, file).catch((err: Error) => {
-        throw new StepError('WorkersReady', 'DeploymentFailed', err.message);
-      });
-      const changed = (current?.spec?.replicas ?? -1) !== decision.replicas;
-      if (changed && current) {
-        await this.d.events.emit(
-          mc,
-          'Normal',
-          'ScaledWorkers',
-          `${workerName(mc)}: ${current.spec?.replicas ?? 0} → ${decision.replicas} (${decision.reason})`,
+        lag = await readLag(this.d.admin, workerGroupId(campaignIdOf(mc)), plan.topic).catch((err: Error) => {
+          throw new StepError('WorkersReady', 'LagUnavailable', err.message);
+        });
+        const current = await this.readDeployment(mc);
+        const workers = status.workers ?? {};
+        const now = this.now();
+        const decision = decideReplicas(policy, {
+          lag: lag.lag,
+          partitions: lag.partitions,
+          rateLimit: mc.spec.rateLimit.messagesPerSecond,
+          currentReplicas: current?.spec?.replicas ?? 0,
+          now,
+          lastActiveAt: workers.lastActiveTime ? Date.parse(workers.lastActiveTime) : undefined,
+          lastScaleAt: workers.lastScaleTime ? Date.parse(workers.lastScaleTime) : undefined,
+        });
+        const file = workerFileFor(mc, fleet, plan.topic, await this.d.keys.wrapped(campaignIdOf(mc)), this.d.kekId);
+        await this.apply(mc, fleet, decision.replicas, file).catch((err: Error) => {
+          throw new StepError('WorkersReady', 'DeploymentFailed', err.message);
+        });
+        const changed = (current?.spec?.replicas ?? -1) !== decision.replicas;
+        if (changed && current) {
+          await this.d.events.emit(
+            mc,
+            'Normal',
+            'ScaledWorkers',
+            `${workerName(mc)}: ${current.spec?.replicas ?? 0} → ${decision.replicas} (${decision.reason})`,
+          );
+        }
+        status.workers = {
+          deployment: workerName(mc),
+          replicas: decision.replicas,
+          lag: lag.lag,
+          reason: decision.reason,
+          lastActiveTime: decision.active ? new Date(now).toISOString() : workers.lastActiveTime,
+          lastScaleTime: changed ? new Date(now).toISOString() : workers.lastScaleTime,
+        };
+        const ready = current?.status?.readyReplicas ?? 0;
+        condition(
+          'WorkersReady',
+          decision.replicas === 0 || ready > 0,
+          decision.replicas === 0 ? 'ScaledToZero' : ready > 0 ? 'WorkersRunning' : 'WorkersStarting',
+          `${ready}/${decision.replicas} ready; ${decision.reason}`,
         );
+        provisioned = true;
+      } catch (err) {
+        const step =
+          err instanceof StepError
+            ? err
+            : new StepError('Ready', 'ReconcileError', (err as Error).message ?? String(err));
+        if (step.reason === 'DataKeyDestroyed') status.phase = 'Failed';
+        condition(step.condition, false, step.reason, step.message.slice(0, 1000));
+        await this.d.events.emit(mc, 'Warning', step.reason, step.message);
+        requeueAfterMs = Math.max(requeueAfterMs, 5_000);
       }
-      status.workers = {
-        deployment: workerName(mc),
-        replicas: decision.replicas,
-        lag: lag.lag,
-        reason: decision.reason,
-        lastActiveTime: decision.active ? new Date(now).toISOString() : workers.lastActiveTime,
-        lastScaleTime: changed ? new Date(now).toISOString() : workers.lastScaleTime,
-      };
-      const ready = current?.status?.readyReplicas ?? 0;
-      condition(
-        'WorkersReady',
-        decision.replicas === 0 || ready > 0,
-        decision.replicas === 0 ? 'ScaledToZero' : ready > 0 ? 'WorkersRunning' : 'WorkersStarting',
-        `${ready}/${decision.replicas} ready; ${decision.reason}`,
-      );
-      provisioned = true;
-    } catch (err) {
-      const step =
-        err instanceof StepError
-          ? err
-          : new StepError('Ready', 'ReconcileError', (err as Error).message ?? String(err));
-      if (step.reason === 'DataKeyDestroyed') status.phase = 'Failed';
-      condition(step.condition, false, step.reason, step.message.slice(0, 1000));
-      await this.d.events.emit(mc, 'Warning', step.reason, step.message);
-      requeueAfterMs = Math.max(requeueAfterMs, 5_000);
-    }
 
     const counts = this.d.progress.counts(campaignIdOf(mc), lag?.produced ?? mc.status?.counts?.queued ?? 0);
     if (lag) {
@@ -267,8 +276,29 @@ export class CampaignReconciler {
   ): Promise<void> {
     const type = to === 'Failed' ? 'Warning' : 'Normal';
     const message = `phase ${from ?? 'none'} → ${to} (${counts.final} of ${counts.queued} messages final)`;
-    this.d.log.info({ campaign: campaignIdOf(mc), from, to }, 'campaign phase changed');
+    this.d.log.info({ campaign: campaignIdOf(mc), from, phase: to }, 'campaign phase changed');
     await this.d.events.emit(mc, type, to, message);
+  }
+
+  /** A settled campaign keeps no workers while it waits for its retention to end. */
+  private async scaleToZero(mc: MessagingCampaign): Promise<void> {
+    const current = await this.readDeployment(mc);
+    if (!current?.spec?.replicas) return;
+    await this.apps.patchNamespacedDeployment(
+      {
+        namespace: mc.metadata.namespace,
+        name: workerName(mc),
+        body: { spec: { replicas: 0 } },
+        fieldManager: FIELD_MANAGER,
+      },
+      mergePatch,
+    );
+    await this.d.events.emit(
+      mc,
+      'Normal',
+      'ScaledWorkers',
+      `${workerName(mc)}: ${current.spec.replicas} → 0 (campaign settled)`,
+    );
   }
 
   private async setFinalizers(mc: MessagingCampaign, finalizers: string[]): Promise<void> {

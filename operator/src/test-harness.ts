@@ -110,6 +110,8 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
       kek.id,
       '--lease-namespace',
       namespace,
+      '--watch-namespace',
+      namespace,
       '--identity',
       identity,
       '--lease-duration-seconds',
@@ -122,6 +124,19 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
   child.stderr!.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { identity, child, logFile, exited };
+}
+
+/**
+ * Deletes the namespace's campaigns while an operator still runs to release their finalizers
+ * (the stack has no namespace controller, so a deleted namespace would keep them forever).
+ */
+export async function deleteCampaigns(namespace: string): Promise<void> {
+  kubectl(['delete', 'mc', '--all', '-n', namespace, '--wait=false']);
+  await eventually(
+    `campaigns of ${namespace} finalized`,
+    async () => (kubectl(['get', 'mc', '-n', namespace, '-o', 'name']).trim() === '' ? true : undefined),
+    60_000,
+  );
 }
 
 export async function leaseHolder(kc: k8s.KubeConfig, namespace: string): Promise<string | undefined> {

@@ -292,12 +292,27 @@ export function textCampaign(id: string, overrides: Partial<CampaignSpec> = {}):
 /** Files under `dir` that contain any of `needles` (for canary scans). */
 export function scanFiles(dir: string, needles: Buffer[]): string[] {
   const hits: string[] = [];
+  // Kafka deletes topic directories while we walk; a file that vanished holds nothing to find.
+  const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
   const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      if (gone(err)) return;
+      throw err;
+    }
+    for (const entry of entries) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.isFile()) {
-        const data = readFileSync(path);
+        let data: Buffer;
+        try {
+          data = readFileSync(path);
+        } catch (err) {
+          if (gone(err)) continue;
+          throw err;
+        }
         if (needles.some((n) => data.includes(n))) hits.push(path);
       }
     }

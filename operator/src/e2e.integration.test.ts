@@ -1,0 +1,175 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { Kafka } from 'kafkajs';
+import { createLogger } from '@anshim/core';
+import { repoRoot, requireStack } from '@anshim/stack';
+import { fakeRecipients, produceRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
+import { GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
+import { KubernetesKeyStore } from './key-store.ts';
+import { LocalRunner } from './local-runner.ts';
+import {
+  createNamespace,
+  deleteCampaigns,
+  eventually,
+  installCrds,
+  kubeConfig,
+  kubectl,
+  startOperator,
+  testKek,
+  type OperatorProcess,
+} from './test-harness.ts';
+
+const CANARY = { phone: '01099990417', dashed: '010-9999-0417', name: '카나리아' };
+const RECIPIENTS = 800;
+const kek = testKek();
+const carriers = new TestCarriers();
+let ns: string;
+let kc: k8s.KubeConfig;
+let kafka: Kafka;
+let runner: LocalRunner;
+let operator: OperatorProcess;
+
+function secret(name: string, data: Record<string, string | Buffer>): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  });
+}
+
+before(async () => {
+  installCrds();
+  ns = createNamespace('e2e');
+  kc = kubeConfig();
+  kafka = stackKafka('e2e-it');
+  await carriers.start({ kakaoTemplates: ['WEEKEND_PROMO'] });
+  // The fleet's Secrets, as the Helm chart would install them (key material, never personal data).
+  kubectl(['apply', '-f', '-'], secret('anshim-kek', { kek: readFileSync(kek.file), id: kek.id }));
+  kubectl(
+    ['apply', '-f', '-'],
+    secret('anshim-carrier-keys', {
+      'keys.json': JSON.stringify(
+        carriers
+          .carrierKeys()
+          .map((k) => ({ carrier: k.carrier, id: k.id, materialHex: Buffer.from(k.material).toString('hex') })),
+      ),
+    }),
+  );
+  kubectl(
+    ['apply', '-f', '-'],
+    secret('anshim-carrier-tls', {
+      'ca.crt': readFileSync(carriers.tls.ca),
+      'tls.crt': readFileSync(carriers.tls.client.cert),
+      'tls.key': readFileSync(carriers.tls.client.key),
+    }),
+  );
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'MessagingFleet',
+      metadata: { name: 'default', namespace: ns },
+      spec: {
+        kafka: { brokers: requireStack().kafka.brokers },
+        carriers: [...carriers.sims].map(([id, s]) => ({ id, address: s.address })),
+        worker: { image: 'anshim/worker:dev', poolThreads: 1, carrierServerName: 'localhost' },
+        scaling: { lagPerReplica: 300, cooldownSeconds: 3, pollSeconds: 1 },
+      },
+    }),
+  );
+  operator = startOperator('op-e2e', ns, kek);
+  runner = new LocalRunner(kc, {
+    rootDir: join(kek.dir, 'runner'),
+    namespace: ns,
+    log: createLogger('runner', { level: 'warn' }),
+  });
+  runner.start();
+});
+
+after(async () => {
+  await deleteCampaigns(ns).catch((err: Error) => console.error(err.message));
+  await runner.stop();
+  operator.child.kill('SIGTERM');
+  await operator.exited;
+  await carriers.stop();
+  kubectl(['delete', 'namespace', ns, '--wait=false']);
+});
+
+test(
+  'kubectl apply → workers run as local processes, send every message exactly once, complete, and the data is shredded',
+  { timeout: 240_000 },
+  async () => {
+    const example = JSON.parse(
+      kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
+    ) as MessagingCampaign;
+    const name = 'weekend';
+    const campaignId = `${ns}.${name}`;
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        ...example,
+        metadata: { name, namespace: ns },
+        spec: {
+          ...example.spec,
+          audience: { datasetRef: { name: 'members' }, size: RECIPIENTS },
+          rateLimit: { messagesPerSecond: 1000 },
+          retentionAfterCompletion: '3s',
+        },
+      }),
+    );
+    const keys = new KubernetesKeyStore(kc, [kek.provider]);
+    const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
+    const recipients = [
+      ...fakeRecipients(RECIPIENTS - 1),
+      { phone: CANARY.dashed, name: CANARY.name, vars: { store: '강남점' }, consent: { advertising: true } },
+    ];
+    await produceRecipients(kafka, `anshim.campaign.${campaignId}.bulk`, key!, campaignId, recipients);
+
+    const api = kc.makeApiClient(k8s.CustomObjectsApi);
+    const get = async () =>
+      (await api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: ns,
+        name,
+      })) as MessagingCampaign;
+    let maxPods = 0;
+    const completed = await eventually(
+      'Completed',
+      async () => {
+        maxPods = Math.max(maxPods, ...runner.snapshot().map((s) => s.ready));
+        const mc = await get();
+        return mc.status?.completionTime ? mc : undefined;
+      },
+      180_000,
+    );
+    const counts = completed.status!.counts!;
+    assert.equal(counts.queued, RECIPIENTS);
+    assert.equal(counts.delivered + counts.failed, RECIPIENTS, JSON.stringify(counts));
+    assert.ok(counts.fellBack > 0, 'some recipients are not Kakao users and fell back to SMS/LMS');
+    assert.ok(maxPods >= 1, 'worker processes ran');
+    assert.equal(carriers.accepted(campaignId), RECIPIENTS, 'every message accepted by a carrier');
+    assert.equal(carriers.reaccepted(campaignId), 0, 'none twice');
+
+    await eventually('Destroyed', async () => ((await get()).status?.phase === 'Destroyed' ? true : undefined), 60_000);
+    await eventually('the worker processes gone', async () =>
+      runner.snapshot().every((s) => s.pods === 0) ? true : undefined,
+    );
+
+    // Privacy: the canary never reached Kafka's disk, etcd's disk, or any process log.
+    const needles = [CANARY.phone, CANARY.dashed, CANARY.name].map((s) => Buffer.from(s));
+    const stack = requireStack();
+    const hits = [
+      ...scanFiles(stack.kafka.dataDir, needles),
+      ...scanFiles(stack.etcd!.dataDir, needles),
+      ...scanFiles(runner.logDir(), needles),
+      ...scanFiles(kek.dir, needles),
+    ];
+    assert.deepEqual(hits, []);
+  },
+);

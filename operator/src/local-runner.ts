@@ -1,0 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '@anshim/core';
+import { repoRoot } from '@anshim/stack';
+import { CONFIG_HASH, WORKER_APP } from './workers.ts';
+
+interface LocalPod {
+  name: string;
+  hash: string;
+  child: ChildProcess;
+  dir: string;
+  ready: boolean;
+  stopping: boolean;
+  exited: Promise<void>;
+}
+
+export interface LocalRunnerOptions {
+  /** Where mounted Secrets are materialised (per pod, removed when it exits) and pod logs are written. */
+  rootDir: string;
+  namespace?: string;
+  log: Logger;
+  pollMs?: number;
+}
+
+/**
+ * A kubelet and Deployment controller for one laptop: runs each anshim-worker Deployment's
+ * replicas as local processes from its pod template (command, env, Secret volumes), follows
+ * the replica count the operator sets, rolls pods when the template's config hash changes,
+ * restarts crashed ones with back-off, and writes the Deployment's status.
+ */
+export class LocalRunner {
+  private readonly apps: k8s.AppsV1Api;
+  private readonly core: k8s.CoreV1Api;
+  private readonly pods = new Map<string, LocalPod[]>();
+  private readonly crashes = new Map<string, { count: number; until: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly o: LocalRunnerOptions,
+  ) {
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    mkdirSync(join(o.rootDir, 'logs'), { recursive: true, mode: 0o700 });
+  }
+
+  start(): void {
+    const tick = () => {
+      this.loop = this.loop
+        .then(() => this.sync())
+        .catch((err: Error) => this.o.log.warn({ err: err.message }, 'local runner sync failed'));
+      void this.loop.then(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 1000);
+      });
+    };
+    tick();
+  }
+
+  /** Stops every pod it started (SIGTERM: the workers drain and commit), then returns. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.loop;
+    const all = [...this.pods.values()].flat();
+    for (const pod of all) this.terminate(pod);
+    await Promise.all(all.map((p) => p.exited));
+  }
+
+  /** Pods (processes) per Deployment, for progress displays. */
+  snapshot(): Array<{ deployment: string; pods: number; ready: number }> {
+    return [...this.pods].map(([deployment, pods]) => ({
+      deployment,
+      pods: pods.filter((p) => !p.stopping).length,
+      ready: pods.filter((p) => p.ready && !p.stopping).length,
+    }));
+  }
+
+  logDir(): string {
+    return join(this.o.rootDir, 'logs');
+  }
+
+  private async sync(): Promise<void> {
+    const labelSelector = `app.kubernetes.io/name=${WORKER_APP}`;
+    const list = this.o.namespace
+      ? await this.apps.listNamespacedDeployment({ namespace: this.o.namespace, labelSelector })
+      : await this.apps.listDeploymentForAllNamespaces({ labelSelector });
+    const seen = new Set<string>();
+    for (const d of list.items) {
+      const key = `${d.metadata!.namespace}/${d.metadata!.name}`;
+      seen.add(key);
+      await this.syncDeployment(key, d);
+    }
+    for (const [key, pods] of this.pods) {
+      if (seen.has(key)) continue;
+      for (const pod of pods) this.terminate(pod);
+      if (pods.every((p) => p.child.exitCode !== null || p.child.signalCode !== null)) this.pods.delete(key);
+    }
+  }
+
+  private async syncDeployment(key: string, d: k8s.V1Deployment): Promise<void> {
+    const desired = d.spec?.replicas ?? 1;
+    const hash = d.spec?.template.metadata?.annotations?.[CONFIG_HASH] ?? '';
+    const pods = (this.pods.get(key) ?? []).filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+    for (const old of pods.filter((p) => p.hash !== hash)) this.terminate(old);
+    const current = pods.filter((p) => p.hash === hash && !p.stopping);
+    for (const extra of current.slice(desired)) this.terminate(extra);
+    const crash = this.crashes.get(key);
+    if (current.length < desired && (!crash || crash.until <= Date.now())) {
+      for (let i = current.length; i < desired; i++) pods.push(await this.startPod(key, d, hash));
+    }
+    this.pods.set(key, pods);
+    const live = pods.filter((p) => p.hash === hash && !p.stopping);
+    const ready = live.filter((p) => p.ready).length;
+    const status: k8s.V1DeploymentStatus = {
+      observedGeneration: d.metadata?.generation,
+      replicas: live.length,
+      updatedReplicas: live.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+    };
+    const s = d.status ?? {};
+    if (
+      s.replicas !== status.replicas ||
+      s.readyReplicas !== status.readyReplicas ||
+      s.observedGeneration !== status.observedGeneration
+    ) {
+      await this.apps.patchNamespacedDeploymentStatus(
+        { namespace: d.metadata!.namespace!, name: d.metadata!.name!, body: { status } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+  }
+
+  private terminate(pod: LocalPod): void {
+    if (pod.stopping) return;
+    pod.stopping = true;
+    if (pod.child.exitCode === null && pod.child.signalCode === null) pod.child.kill('SIGTERM');
+  }
+
+  /** Materialises the pod's Secret volumes under its own directory and starts its container's command. */
+  private async startPod(key: string, d: k8s.V1Deployment, hash: string): Promise<LocalPod> {
+    const namespace = d.metadata!.namespace!;
+    const podSpec = d.spec!.template.spec!;
+    const container = podSpec.containers[0]!;
+    const name = `${d.metadata!.name}-${randomBytes(3).toString('hex')}`;
+    const dir = join(this.o.rootDir, 'pods', name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = podSpec.volumes?.find((v) => v.name === mount.name);
+      const data = volume?.secret?.secretName
+        ? (await this.core.readNamespacedSecret({ namespace, name: volume.secret.secretName })).data
+        : undefined;
+      const target = join(dir, mount.mountPath);
+      mkdirSync(target, { recursive: true, mode: 0o700 });
+      for (const [file, b64] of Object.entries(data ?? {}))
+        writeFileSync(join(target, file), Buffer.from(b64, 'base64'), { mode: 0o400 });
+    }
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+    for (const e of container.env ?? []) {
+      const field = e.valueFrom?.fieldRef?.fieldPath;
+      env[e.name] = e.value ?? (field === 'metadata.name' ? name : field === 'metadata.namespace' ? namespace : '');
+    }
+    env.ANSHIM_FS_ROOT = dir;
+    const [cmd, ...args] = container.command ?? [];
+    const child = spawn(cmd === 'node' ? process.execPath : (cmd ?? process.execPath), args, {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const logFile = createWriteStream(join(this.logDir(), `${name}.log`), { flags: 'a', mode: 0o600 });
+    child.stderr!.pipe(logFile);
+    const pod: LocalPod = { name, hash, child, dir, ready: false, stopping: false, exited: Promise.resolve() };
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logFile.write(`${line}\n`);
+      if (!pod.ready && line.includes('"ready":true')) pod.ready = true;
+    });
+    pod.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        // The mounted Secrets go with the pod, as a tmpfs would.
+        rmSync(dir, { recursive: true, force: true });
+        if (!pod.stopping) {
+          const c = this.crashes.get(key) ?? { count: 0, until: 0 };
+          c.count++;
+          c.until = Date.now() + Math.min(30_000, 500 * 2 ** c.count);
+          this.crashes.set(key, c);
+          this.o.log.warn({ pod: name, code, signal, restarts: c.count }, 'local pod exited; restarting with back-off');
+        }
+        logFile.end();
+        resolve();
+      }),
+    );
+    this.o.log.info({ pod: name, deployment: key }, 'local pod started');
+    return pod;
+  }
+}
