@@ -1,0 +1,9 @@
+// @anshim/compliance: the audit chain, destruction certificates, shred proofs and anomaly rules.
+export * from './canonical.ts';
+export * from './personal-data.ts';
+export * from './audit-entry.ts';
+export * from './audit-store.ts';
+export * from './file-audit-store.ts';
+export * from './memory-audit-store.ts';
+export * from './audit-chain.ts';
+export * from './audit-verify.ts';
