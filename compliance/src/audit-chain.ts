@@ -12,6 +12,7 @@ import {
 } from './audit-entry.ts';
 import type { AuditStore } from './audit-store.ts';
 import { refusePersonalData } from './personal-data.ts';
+import { ComplianceError } from './errors.ts';
 
 export type AuditChainErrorReason =
   /** Chain ids are short, printable and the same on every restart (`operator`, `worker-3`). */
@@ -23,15 +24,8 @@ export type AuditChainErrorReason =
   /** A store write failed, so the stored tail is unknown: reopen the chain to resume from storage. */
   | 'chain-broken';
 
-export class AuditChainError extends Error {
+export class AuditChainError extends ComplianceError<AuditChainErrorReason> {
   override readonly name = 'AuditChainError';
-  constructor(
-    readonly reason: AuditChainErrorReason,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`audit chain: ${reason} (${detail})`, options);
-  }
 }
 
 export interface AuditChainOptions {

@@ -1,6 +1,7 @@
 // Where audit entries are kept. One small interface, one module per medium: an append-only
 // JSONL file (file-audit-store.ts) and a Kafka topic (kafka-audit-store.ts).
 import type { AuditEntry } from './audit-entry.ts';
+import { ComplianceError } from './errors.ts';
 
 export interface AuditStore {
   /** Where the entries go, for messages (`file /var/lib/anshim/audit.jsonl`, `kafka anshim.audit`). */
@@ -19,13 +20,6 @@ export type AuditStoreErrorReason =
   | 'write-failed'
   | 'closed';
 
-export class AuditStoreError extends Error {
+export class AuditStoreError extends ComplianceError<AuditStoreErrorReason> {
   override readonly name = 'AuditStoreError';
-  constructor(
-    readonly reason: AuditStoreErrorReason,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`audit store: ${reason} (${detail})`, options);
-  }
 }

@@ -1,4 +1,5 @@
 // @anshim/compliance: the audit chain, destruction certificates, shred proofs and anomaly rules.
+export * from './errors.ts';
 export * from './canonical.ts';
 export * from './personal-data.ts';
 export * from './audit-entry.ts';
@@ -7,3 +8,6 @@ export * from './file-audit-store.ts';
 export * from './memory-audit-store.ts';
 export * from './audit-chain.ts';
 export * from './audit-verify.ts';
+export * from './signing-key.ts';
+export * from './certificate.ts';
+export * from './shred-proof.ts';

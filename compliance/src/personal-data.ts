@@ -14,6 +14,17 @@ export class PersonalDataError extends Error {
   }
 }
 
+// Hashes, key-id suffixes and UUIDs are hex: by chance a run of their digits can look like a
+// number (~1 in 300 SHA-256 hex strings does). A hex run of 16+ with a letter in it, or a UUID,
+// is never a phone number, so it is blanked before the check.
+const HEX_TOKEN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}/gi;
+const HAS_HEX_LETTER = /[a-f]/i;
+
+function textLooksLikePhone(text: string): boolean {
+  if (!containsPhoneLike(text)) return false;
+  return containsPhoneLike(text.replace(HEX_TOKEN, (m) => (HAS_HEX_LETTER.test(m) ? ' ' : m)));
+}
+
 function integerLooksLikePhone(n: number): boolean {
   // Spreadsheets drop the trunk 0 (01012345678 → 1012345678); counts never reach 10 digits.
   return Number.isInteger(n) && Math.abs(n) >= 1e9 && (containsPhoneLike(String(n)) || containsPhoneLike(`0${n}`));
@@ -21,7 +32,7 @@ function integerLooksLikePhone(n: number): boolean {
 
 /** The path of the first phone-like value or key in `value`, or undefined when it is clean. */
 export function findPhoneLike(value: unknown, path = '$', depth = 0): string | undefined {
-  if (typeof value === 'string') return containsPhoneLike(value) ? path : undefined;
+  if (typeof value === 'string') return textLooksLikePhone(value) ? path : undefined;
   if (typeof value === 'number') return integerLooksLikePhone(value) ? path : undefined;
   if (value === null || typeof value !== 'object' || depth > 32) return undefined;
   if (Array.isArray(value)) {
@@ -32,7 +43,7 @@ export function findPhoneLike(value: unknown, path = '$', depth = 0): string | u
     return undefined;
   }
   for (const [key, item] of Object.entries(value)) {
-    if (containsPhoneLike(key)) return `${path}.<key>`;
+    if (textLooksLikePhone(key)) return `${path}.<key>`;
     const hit = findPhoneLike(item, `${path}.${key}`, depth + 1);
     if (hit !== undefined) return hit;
   }
