@@ -11,3 +11,4 @@ export * from './audit-verify.ts';
 export * from './signing-key.ts';
 export * from './certificate.ts';
 export * from './shred-proof.ts';
+export * from './report-format.ts';
