@@ -12,3 +12,4 @@ export * from './signing-key.ts';
 export * from './certificate.ts';
 export * from './shred-proof.ts';
 export * from './report-format.ts';
+export * from './anomaly/index.ts';
