@@ -18,6 +18,8 @@ export type AuditStoreErrorReason =
   | 'corrupt-record'
   /** The medium refused or lost a write. */
   | 'write-failed'
+  /** The medium cannot be reached or read in time (broker down, topic missing). */
+  | 'unavailable'
   | 'closed';
 
 export class AuditStoreError extends ComplianceError<AuditStoreErrorReason> {

@@ -13,3 +13,4 @@ export * from './certificate.ts';
 export * from './shred-proof.ts';
 export * from './report-format.ts';
 export * from './anomaly/index.ts';
+export * from './kafka-audit-store.ts';
