@@ -102,7 +102,10 @@ function verifyChain(chain: string, located: Located[], expected: readonly Chain
         ...at(l),
         reason: `entry ${entry.seq} does not hash to its recorded hash: its content was edited or its hash forged`,
       });
-    const pii = findPhoneLike(entry.details, 'details') ?? findPhoneLike([entry.actor, entry.subject], 'fields');
+    const pii =
+      findPhoneLike(entry.actor, 'actor') ??
+      findPhoneLike(entry.subject, 'subject') ??
+      findPhoneLike(entry.details, 'details');
     if (pii !== undefined)
       issues.push({ kind: 'personal-data', ...at(l), reason: `entry ${entry.seq} holds phone-like content (${pii})` });
     const seen = bySeq.get(entry.seq);
