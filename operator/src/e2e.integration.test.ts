@@ -1,9 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
+import { proveShredded, shredSampleFromCampaignRecord, type SignedDestructionCertificate } from '@anshim/compliance';
 import { createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 import { fakeRecipients, produceRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
@@ -31,6 +33,19 @@ let kc: k8s.KubeConfig;
 let kafka: Kafka;
 let runner: LocalRunner;
 let operator: OperatorProcess;
+
+async function readSamples(topic: string, n: number): Promise<Buffer[]> {
+  const consumer = kafka.consumer({ groupId: `samples-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values: Buffer[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => void (message.value && values.length < n && values.push(message.value)),
+  });
+  await eventually('sample records', async () => (values.length >= n ? true : undefined));
+  await consumer.disconnect();
+  return values;
+}
 
 function secret(name: string, data: Record<string, string | Buffer>): string {
   return JSON.stringify({
@@ -128,6 +143,8 @@ test(
       { phone: CANARY.dashed, name: CANARY.name, vars: { store: '강남점' }, consent: { advertising: true } },
     ];
     await produceRecipients(kafka, `anshim.campaign.${campaignId}.bulk`, key!, campaignId, recipients);
+    // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
+    const samples = await readSamples(`anshim.campaign.${campaignId}.bulk`, 5);
 
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
     const get = async () =>
@@ -156,7 +173,45 @@ test(
     assert.equal(carriers.accepted(campaignId), RECIPIENTS, 'every message accepted by a carrier');
     assert.equal(carriers.reaccepted(campaignId), 0, 'none twice');
 
-    await eventually('Destroyed', async () => ((await get()).status?.phase === 'Destroyed' ? true : undefined), 60_000);
+    const destroyed = await eventually(
+      'Destroyed',
+      async () => {
+        const mc = await get();
+        return mc.status?.phase === 'Destroyed' ? mc : undefined;
+      },
+      60_000,
+    );
+
+    // The auditor's path: the signed certificate verifies with the operator's public key (CLI,
+    // exit 0), cites the audit chain, and the shredded key opens none of the surviving records.
+    const certificateFile = join(kek.dir, 'certificates', `${campaignId}.certificate.json`);
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'compliance/src/cli.ts',
+        'verify-certificate',
+        certificateFile,
+        '--public-key',
+        join(kek.dir, 'signing', 'key.pub.pem'),
+      ],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+    const signed = JSON.parse(readFileSync(certificateFile, 'utf8')) as SignedDestructionCertificate;
+    assert.equal(signed.certificate.campaign, campaignId);
+    assert.deepEqual(signed.certificate.keyIdsDestroyed, [key!.id]);
+    assert.equal(signed.certificate.counts.delivered, counts.delivered);
+    assert.ok(signed.certificate.auditHeads[0]!.seq > 0, 'cites a non-empty audit chain');
+    assert.equal(destroyed.status?.destructionCertificateRef?.name, `anshim-destruction-${name}`);
+    const proof = await proveShredded({
+      certificate: signed.certificate,
+      store: keys,
+      samples: samples.map(shredSampleFromCampaignRecord),
+    });
+    assert.equal(proof.holds, true, JSON.stringify(proof.problems));
+    console.log(`completion → destruction: ${signed.certificate.completionToDestructionSeconds}s`);
     await eventually('the worker processes gone', async () =>
       runner.snapshot().every((s) => s.pods === 0) ? true : undefined,
     );

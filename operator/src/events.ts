@@ -21,7 +21,12 @@ export class EventRecorder {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
-  async emit(mc: MessagingCampaign, type: EventType, reason: string, message: string): Promise<void> {
+  async emit(
+    mc: Pick<MessagingCampaign, 'apiVersion' | 'kind' | 'metadata'>,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const key = `${mc.metadata.uid}|${reason}|${message}`;
     const now = Date.now();
     if ((this.recent.get(key) ?? -Infinity) > now - this.windowMs) return;

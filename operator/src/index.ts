@@ -13,3 +13,4 @@ export * from './progress-feed.ts';
 export * from './operator.ts';
 export { advertisingBody, AdvertisingBodyError } from './ad-law.ts';
 export * from './local-runner.ts';
+export * from './certificates.ts';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { loadOrCreateSigningKey } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { Operator } from './operator.ts';
 
@@ -17,6 +18,9 @@ const { values } = parseArgs({
     'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
     identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
     'lease-duration-seconds': { type: 'string', default: '15' },
+    'signing-key': { type: 'string', default: process.env.ANSHIM_SIGNING_KEY ?? '/var/run/anshim/signing/key.pem' },
+    'certificate-dir': { type: 'string', default: process.env.ANSHIM_CERTIFICATE_DIR },
+    issuer: { type: 'string', default: process.env.ANSHIM_ISSUER },
   },
 });
 
@@ -46,6 +50,9 @@ const kekId =
     }
   })();
 const leaseSeconds = Number(values['lease-duration-seconds']);
+const signingKey = await loadOrCreateSigningKey(values['signing-key']!).catch((err: Error) =>
+  fail(`cannot load or create the signing key ${values['signing-key']}: ${err.message}`),
+);
 const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
@@ -56,6 +63,9 @@ const operator = new Operator({
   leaseDurationMs: leaseSeconds * 1000,
   renewDeadlineMs: Math.round(leaseSeconds * 666),
   retryPeriodMs: Math.max(500, Math.round(leaseSeconds * 133)),
+  signingKey,
+  certificateDir: values['certificate-dir'],
+  issuer: values.issuer,
   log,
 });
 

@@ -1,10 +1,12 @@
 import type * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AnomalyMonitor, AuditChain, KafkaAuditStore, ensureAuditTopic, type SigningKeyPair } from '@anshim/compliance';
 import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
 import { ensureDataPlaneTopics } from '@anshim/worker';
 import { campaignRefOf } from './campaign.ts';
 import { CampaignController } from './controller.ts';
-import { ConfigMapDestructionRecorder, type DestructionRecorder } from './destruction.ts';
+import { OperatorAudit, SignedCertificateRecorder } from './certificates.ts';
+import type { DestructionRecorder } from './destruction.ts';
 import { EventRecorder } from './events.ts';
 import { KubernetesKeyStore } from './key-store.ts';
 import { LeaderElector } from './leader.ts';
@@ -21,6 +23,12 @@ export interface OperatorConfig {
   /** Reconcile campaigns of this namespace only. */
   watchNamespace?: string;
   log: Logger;
+  /** Signs destruction certificates (Ed25519). */
+  signingKey: SigningKeyPair;
+  /** Also write each certificate here (the quick start prints the path). */
+  certificateDir?: string;
+  /** Who signs, as certificates name it (`anshim-operator@<cluster>`). */
+  issuer?: string;
   destruction?: DestructionRecorder;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
@@ -34,7 +42,8 @@ export interface OperatorConfig {
 export class Operator {
   private readonly elector: LeaderElector;
   private readonly kafka: Kafka;
-  private running: { admin: Admin; feed: ProgressFeed; controller: CampaignController } | undefined;
+  private running:
+    { admin: Admin; feed: ProgressFeed; controller: CampaignController; closeAudit: () => Promise<void> } | undefined;
   private transition: Promise<void> = Promise.resolve();
 
   constructor(private readonly cfg: OperatorConfig) {
@@ -91,18 +100,48 @@ export class Operator {
       const { namespace, name } = campaignRefOf(campaignId);
       this.running?.controller.enqueue(`${namespace}/${name}`);
     });
+    const events = new EventRecorder(kc, log, identity);
+    let auditStore: KafkaAuditStore | undefined;
+    const monitor = new AnomalyMonitor({
+      onAlert: (alert) => {
+        log.warn({ rule: alert.rule, subject: alert.subject, severity: alert.severity }, alert.reason);
+        if (!alert.subject.includes('.')) return;
+        const { namespace, name } = campaignRefOf(alert.subject);
+        void events.emit(
+          { apiVersion: 'messaging.anshim.io/v1alpha1', kind: 'MessagingCampaign', metadata: { namespace, name } },
+          'Warning',
+          `Anomaly:${alert.rule}`,
+          alert.reason,
+        );
+      },
+    });
+    // The leader is the chain's only writer: reopening fences a previous leader's producer.
+    const audit = new OperatorAudit(async () => {
+      await ensureAuditTopic(admin);
+      auditStore ??= await KafkaAuditStore.connect(this.kafka);
+      return AuditChain.open(auditStore, 'operator', { onAppend: (e) => monitor.observe(e) });
+    });
     const reconciler = new CampaignReconciler({
       kc,
       admin,
       keys,
       kekId: this.cfg.kek.id,
       progress: feed,
-      events: new EventRecorder(kc, log, identity),
-      destruction: this.cfg.destruction ?? new ConfigMapDestructionRecorder(kc),
+      events,
+      audit,
+      destruction:
+        this.cfg.destruction ??
+        new SignedCertificateRecorder(
+          kc,
+          audit,
+          this.cfg.signingKey,
+          this.cfg.issuer ?? `anshim-operator@${identity}`,
+          this.cfg.certificateDir,
+        ),
       log,
     });
     const controller = new CampaignController(kc, reconciler, log, this.cfg.watchNamespace);
-    this.running = { admin, feed, controller };
+    this.running = { admin, feed, controller, closeAudit: async () => auditStore?.close() };
     // Kafka may be down when we win the lease: keep trying, the controller reports it per campaign.
     await admin.connect().catch((err: Error) => log.warn({ err: err.message }, 'Kafka admin not connected yet'));
     await ensureDataPlaneTopics(admin).catch((err: Error) => log.warn({ err: err.message }, 'data-plane topics'));
@@ -117,6 +156,7 @@ export class Operator {
     if (!r) return;
     await r.controller.stop();
     await r.feed.stop().catch(() => undefined);
+    await r.closeAudit().catch(() => undefined);
     await r.admin.disconnect().catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Admin } from 'kafkajs';
+import type { AuditEvent } from '@anshim/compliance';
 import { KeyError, type Logger } from '@anshim/core';
 import {
   FINALIZER,
@@ -47,6 +48,8 @@ export interface ReconcilerDeps {
   progress: Pick<ProgressFeed, 'counts' | 'forget'>;
   events: Pick<EventRecorder, 'emit'>;
   destruction: DestructionRecorder;
+  /** The tamper-evident audit chain every phase change is appended to. */
+  audit?: { append(event: AuditEvent): Promise<void> };
   log: Logger;
   now?: () => number;
 }
@@ -278,6 +281,17 @@ export class CampaignReconciler {
     const message = `phase ${from ?? 'none'} → ${to} (${counts.final} of ${counts.queued} messages final)`;
     this.d.log.info({ campaign: campaignIdOf(mc), from, phase: to }, 'campaign phase changed');
     await this.d.events.emit(mc, type, to, message);
+    await this.d.audit
+      ?.append({
+        actor: 'system:anshim-operator',
+        action: 'campaign-transition',
+        subject: campaignIdOf(mc),
+        details: { from: from ?? 'none', to },
+      })
+      .catch(async (err: Error) => {
+        this.d.log.error({ campaign: campaignIdOf(mc), err: err.message }, 'audit append failed');
+        await this.d.events.emit(mc, 'Warning', 'AuditUnavailable', `phase change not yet audited: ${err.message}`);
+      });
   }
 
   /** A settled campaign keeps no workers while it waits for its retention to end. */
