@@ -8,3 +8,4 @@ export * from './log.ts';
 export * from './carrier-payload.ts';
 export * from './campaign-record.ts';
 export * from './key-store.ts';
+export * from './ad-rules.ts';

@@ -65,6 +65,17 @@ export class SignedCertificateRecorder implements DestructionRecorder {
     if (existing) return name;
     const subject = campaignIdOf(mc);
     const actor = 'system:anshim-operator';
+    const labels = { [CAMPAIGN_LABEL]: mc.metadata.name, 'app.kubernetes.io/managed-by': 'anshim-operator' };
+    if (record.keyIds.length === 0) {
+      // Never provisioned (e.g. refused for its purpose): nothing was shredded, so nothing is certified.
+      await this.core
+        .createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name, namespace, labels }, data: { 'record.json': JSON.stringify(record, null, 2) } },
+        })
+        .catch((err: { code?: number }) => (err.code === 409 ? undefined : Promise.reject(err)));
+      return name;
+    }
     await this.audit.append({ actor, action: 'key-destroyed', subject, details: { keyIds: record.keyIds } });
     await this.audit.append({ actor, action: 'topics-deleted', subject, details: { topics: record.topicsDeleted } });
     const signed = issueCertificate(
@@ -95,7 +106,7 @@ export class SignedCertificateRecorder implements DestructionRecorder {
           metadata: {
             name,
             namespace,
-            labels: { [CAMPAIGN_LABEL]: mc.metadata.name, 'app.kubernetes.io/managed-by': 'anshim-operator' },
+            labels,
             annotations: {
               'messaging.anshim.io/campaign-id': subject,
               'messaging.anshim.io/signing-key-id': this.key.keyId,

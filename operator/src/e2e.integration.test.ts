@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -74,6 +75,7 @@ before(async () => {
       ),
     }),
   );
+  kubectl(['apply', '-f', '-'], secret('anshim-opt-out-key', { key: randomBytes(32).toString('hex') }));
   kubectl(
     ['apply', '-f', '-'],
     secret('anshim-carrier-tls', {
@@ -139,8 +141,14 @@ test(
     const keys = new KubernetesKeyStore(kc, [kek.provider]);
     const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
     const recipients = [
-      ...fakeRecipients(RECIPIENTS - 1),
-      { phone: CANARY.dashed, name: CANARY.name, vars: { store: '강남점' }, consent: { advertising: true } },
+      // Night consent too, so the run does not wait for 08:00 KST whenever CI runs.
+      ...[...fakeRecipients(RECIPIENTS - 1)].map((r) => ({ ...r, consent: { advertising: true, night: true } })),
+      {
+        phone: CANARY.dashed,
+        name: CANARY.name,
+        vars: { store: '강남점' },
+        consent: { advertising: true, night: true },
+      },
     ];
     await produceRecipients(kafka, `anshim.campaign.${campaignId}.bulk`, key!, campaignId, recipients);
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.

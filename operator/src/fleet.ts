@@ -16,7 +16,7 @@ export interface MessagingFleet extends KubernetesObject {
       serviceAccountName?: string;
       carrierServerName?: string;
     };
-    secrets?: { keyEncryptionKey?: string; carrierKeys?: string; carrierTls?: string };
+    secrets?: { keyEncryptionKey?: string; carrierKeys?: string; carrierTls?: string; optOutKey?: string };
     scaling?: {
       lagPerReplica?: number;
       messagesPerReplica?: number;
@@ -54,4 +54,5 @@ export const fleetSecrets = (fleet: MessagingFleet) => ({
   keyEncryptionKey: fleet.spec.secrets?.keyEncryptionKey ?? 'anshim-kek',
   carrierKeys: fleet.spec.secrets?.carrierKeys ?? 'anshim-carrier-keys',
   carrierTls: fleet.spec.secrets?.carrierTls ?? 'anshim-carrier-tls',
+  optOutKey: fleet.spec.secrets?.optOutKey ?? 'anshim-opt-out-key',
 });

@@ -286,6 +286,34 @@ describe('the operator process against the real API server and Kafka', { timeout
     assert.equal((JSON.parse(cm.data!['record.json']!) as DestructionRecord).trigger, 'deleted');
   });
 
+  test('a dataset collected for another purpose is refused, with the reason in status', async () => {
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'anshim-dataset-newsletter',
+          namespace: ns,
+          labels: { 'messaging.anshim.io/purpose': 'informational' },
+        },
+      }),
+    );
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify(campaignManifest('repurposed', { audience: { datasetRef: { name: 'newsletter' } } })),
+    );
+    const failed = await eventually('Failed', async () => {
+      const mc = await getMc('repurposed');
+      return mc.status?.phase === 'Failed' ? mc : undefined;
+    });
+    const bound = failed.status?.conditions?.find((c) => c.type === 'PurposeBound');
+    assert.equal(bound?.status, 'False');
+    assert.equal(bound?.reason, 'PurposeMismatch');
+    assert.match(bound?.message ?? '', /collected for informational; it cannot be used for advertising/);
+    assert.equal((await admin.listTopics()).includes(topicOf('repurposed')), false, 'nothing provisioned');
+  });
+
   test('two operator processes: only the lease holder reconciles; the standby takes over when it stops', async () => {
     const leader = operators.find(alive)!;
     const standby = launch('op-c');
@@ -312,3 +340,53 @@ describe('the operator process against the real API server and Kafka', { timeout
     assert.match(readFileSync(standby.logFile, 'utf8'), /reconciling campaigns/);
   });
 });
+
+test(
+  'an unreachable Kafka becomes a condition with a reason and a retry, not a crash',
+  { timeout: 180_000 },
+  async () => {
+    const other = createNamespace('op-nokafka');
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'MessagingFleet',
+        metadata: { name: 'default', namespace: other },
+        spec: {
+          kafka: { brokers: ['127.0.0.1:1'] },
+          carriers: [{ id: 'skt', address: '127.0.0.1:2' }],
+          worker: { image: 'w' },
+        },
+      }),
+    );
+    const op = startOperator('op-nokafka', other, kek, { brokers: ['127.0.0.1:1'] });
+    try {
+      const mc = campaignManifest('stranded');
+      kubectl(['apply', '-f', '-'], JSON.stringify({ ...mc, metadata: { name: 'stranded', namespace: other } }));
+      const cond = await eventually(
+        'TopicsReady False',
+        async () => {
+          const got = (await custom.getNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace: other,
+            name: 'stranded',
+          })) as MessagingCampaign;
+          return got.status?.conditions?.find((c) => c.type === 'TopicsReady' && c.status === 'False');
+        },
+        150_000,
+      );
+      assert.equal(cond.reason, 'KafkaUnavailable');
+      assert.ok(cond.message.length > 0);
+      assert.equal(op.child.exitCode, null, 'the operator is still running');
+      const warnings = (await core.listNamespacedEvent({ namespace: other })).items.filter((e) => e.type === 'Warning');
+      assert.ok(warnings.some((e) => e.reason === 'KafkaUnavailable'));
+    } finally {
+      op.child.kill('SIGTERM');
+      await op.exited;
+      // Release the finalizer by hand: this operator cannot reach Kafka to clean up, and none other watches here.
+      kubectl(['patch', 'mc', 'stranded', '-n', other, '--type=merge', '-p', '{"metadata":{"finalizers":[]}}']);
+    }
+  },
+);

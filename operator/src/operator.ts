@@ -42,6 +42,7 @@ export interface OperatorConfig {
 export class Operator {
   private readonly elector: LeaderElector;
   private readonly kafka: Kafka;
+  private readonly fastKafka: Kafka;
   private running:
     { admin: Admin; feed: ProgressFeed; controller: CampaignController; closeAudit: () => Promise<void> } | undefined;
   private transition: Promise<void> = Promise.resolve();
@@ -53,6 +54,14 @@ export class Operator {
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => cfg.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.fastKafka = new Kafka({
+      clientId: `anshim-operator-${cfg.identity}-admin`,
+      brokers: cfg.brokers,
+      logLevel: logLevel.ERROR,
+      logCreator: () => (entry) => cfg.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
+      connectionTimeout: 3000,
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
     });
     this.elector = new LeaderElector(
       cfg.kc,
@@ -92,7 +101,8 @@ export class Operator {
 
   private async lead(): Promise<void> {
     const { kc, log, identity } = this.cfg;
-    const admin = this.kafka.admin();
+    // The control loop fails fast on Kafka and retries on its own schedule (a condition, not a hang).
+    const admin = this.fastKafka.admin();
     const keys = new KubernetesKeyStore(kc, [this.cfg.kek]);
     const feed = new ProgressFeed(this.kafka, log, (campaignId) => {
       // Workers outside the operator (tests, benchmarks) report ids that name no campaign object.
@@ -118,7 +128,7 @@ export class Operator {
     // The leader is the chain's only writer: reopening fences a previous leader's producer.
     const audit = new OperatorAudit(async () => {
       await ensureAuditTopic(admin);
-      auditStore ??= await KafkaAuditStore.connect(this.kafka);
+      auditStore ??= await KafkaAuditStore.connect(this.fastKafka);
       return AuditChain.open(auditStore, 'operator', { onAppend: (e) => monitor.observe(e) });
     });
     const reconciler = new CampaignReconciler({

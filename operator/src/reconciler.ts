@@ -72,10 +72,16 @@ class StepError extends Error {
     readonly condition: string,
     readonly reason: string,
     message: string,
+    /** The campaign can never send (the phase becomes Failed); otherwise it is retried. */
+    readonly fatal = false,
   ) {
     super(message);
   }
 }
+
+/** The ConfigMap the gateway writes per ingested dataset: its purpose and counts, no personal data. */
+export const datasetConfigMapName = (dataset: string): string => `anshim-dataset-${dataset}`;
+export const PURPOSE_LABEL = 'messaging.anshim.io/purpose';
 
 /**
  * One MessagingCampaign at a time: read the world (fleet, topic, key, lag, workers,
@@ -145,6 +151,7 @@ export class CampaignReconciler {
     // A settled campaign is not provisioned again: its key may already be shredded.
     else
       try {
+        await this.checkPurpose(mc, condition);
         const fleet = await this.fleetOf(mc);
         const policy = scalingPolicyOf(fleet, mc.spec.priorityClass ?? 'bulk');
         requeueAfterMs = policy.pollMs;
@@ -160,6 +167,7 @@ export class CampaignReconciler {
               'Ready',
               'DataKeyDestroyed',
               'the campaign data key was destroyed; nothing can be sent',
+              true,
             );
           throw new StepError('WorkersReady', 'KeyUnavailable', err.message);
         });
@@ -167,18 +175,25 @@ export class CampaignReconciler {
         lag = await readLag(this.d.admin, workerGroupId(campaignIdOf(mc)), plan.topic).catch((err: Error) => {
           throw new StepError('WorkersReady', 'LagUnavailable', err.message);
         });
+        // Held advertisements need one replica awake to release them at 08:00, not one per backlog slice.
+        const held = plan.holdTopic
+          ? (await readLag(this.d.admin, `${workerGroupId(campaignIdOf(mc))}.hold`, plan.holdTopic)).lag
+          : 0;
         const current = await this.readDeployment(mc);
         const workers = status.workers ?? {};
         const now = this.now();
-        const decision = decideReplicas(policy, {
-          lag: lag.lag,
-          partitions: lag.partitions,
-          rateLimit: mc.spec.rateLimit.messagesPerSecond,
-          currentReplicas: current?.spec?.replicas ?? 0,
-          now,
-          lastActiveAt: workers.lastActiveTime ? Date.parse(workers.lastActiveTime) : undefined,
-          lastScaleAt: workers.lastScaleTime ? Date.parse(workers.lastScaleTime) : undefined,
-        });
+        const decision = decideReplicas(
+          held > 0 ? { ...policy, minReplicas: Math.max(1, policy.minReplicas) } : policy,
+          {
+            lag: lag.lag,
+            partitions: lag.partitions,
+            rateLimit: mc.spec.rateLimit.messagesPerSecond,
+            currentReplicas: current?.spec?.replicas ?? 0,
+            now,
+            lastActiveAt: workers.lastActiveTime ? Date.parse(workers.lastActiveTime) : undefined,
+            lastScaleAt: workers.lastScaleTime ? Date.parse(workers.lastScaleTime) : undefined,
+          },
+        );
         const file = workerFileFor(mc, fleet, plan.topic, await this.d.keys.wrapped(campaignIdOf(mc)), this.d.kekId);
         await this.apply(mc, fleet, decision.replicas, file).catch((err: Error) => {
           throw new StepError('WorkersReady', 'DeploymentFailed', err.message);
@@ -213,7 +228,7 @@ export class CampaignReconciler {
           err instanceof StepError
             ? err
             : new StepError('Ready', 'ReconcileError', (err as Error).message ?? String(err));
-        if (step.reason === 'DataKeyDestroyed') status.phase = 'Failed';
+        if (step.fatal) status.phase = 'Failed';
         condition(step.condition, false, step.reason, step.message.slice(0, 1000));
         await this.d.events.emit(mc, 'Warning', step.reason, step.message);
         requeueAfterMs = Math.max(requeueAfterMs, 5_000);
@@ -257,13 +272,18 @@ export class CampaignReconciler {
       } else requeueAfterMs = Math.min(requeueAfterMs, wait);
     }
 
+    let resourceVersion = mc.metadata.resourceVersion;
     if (JSON.stringify(status) !== JSON.stringify(mc.status ?? {})) {
-      await this.custom.patchNamespacedCustomObjectStatus({ ...this.ref(mc), body: { status } }, mergePatch);
+      const patched = (await this.custom.patchNamespacedCustomObjectStatus(
+        { ...this.ref(mc), body: { status } },
+        mergePatch,
+      )) as MessagingCampaign;
+      resourceVersion = patched.metadata.resourceVersion;
     }
     if (status.phase !== before) await this.announce(mc, before, status.phase ?? 'Pending', counts);
     if (status.phase === 'Destroyed') {
       await this.setFinalizers(
-        mc,
+        { ...mc, metadata: { ...mc.metadata, resourceVersion } },
         (mc.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
       );
       return {};
@@ -292,6 +312,38 @@ export class CampaignReconciler {
         this.d.log.error({ campaign: campaignIdOf(mc), err: err.message }, 'audit append failed');
         await this.d.events.emit(mc, 'Warning', 'AuditUnavailable', `phase change not yet audited: ${err.message}`);
       });
+  }
+
+  /**
+   * Purpose binding (개인정보 보호법 제18조): data collected for one purpose is not used for another.
+   * The dataset's purpose is what the gateway recorded at ingest.
+   */
+  private async checkPurpose(
+    mc: MessagingCampaign,
+    condition: (type: string, ok: boolean, reason: string, message: string) => void,
+  ): Promise<void> {
+    const dataset = mc.spec.audience.datasetRef.name;
+    const cm = await this.core
+      .readNamespacedConfigMap({ namespace: mc.metadata.namespace, name: datasetConfigMapName(dataset) })
+      .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    const collectedFor = cm?.metadata?.labels?.[PURPOSE_LABEL];
+    if (!collectedFor) {
+      condition(
+        'PurposeBound',
+        true,
+        'AwaitingDataset',
+        `dataset ${dataset} not ingested yet; uploads must declare ${mc.spec.purpose}`,
+      );
+      return;
+    }
+    if (collectedFor !== mc.spec.purpose)
+      throw new StepError(
+        'PurposeBound',
+        'PurposeMismatch',
+        `dataset ${dataset} was collected for ${collectedFor}; it cannot be used for ${mc.spec.purpose}`,
+        true,
+      );
+    condition('PurposeBound', true, 'PurposeMatches', `dataset ${dataset} was collected for ${collectedFor}`);
   }
 
   /** A settled campaign keeps no workers while it waits for its retention to end. */
@@ -344,24 +396,28 @@ export class CampaignReconciler {
   }
 
   private async ensureTopic(plan: ReturnType<typeof planTopic>): Promise<{ adopted: boolean; text: string }> {
-    const existing = (await this.d.admin.fetchTopicMetadata({ topics: [] })).topics.find((t) => t.name === plan.topic);
-    if (!existing) {
+    const { topics } = await this.d.admin.fetchTopicMetadata({ topics: [] });
+    const existing = topics.find((t) => t.name === plan.topic);
+    const configEntries = Object.entries(plan.configs).map(([n, value]) => ({ name: n, value }));
+    const missing = [
+      ...(existing ? [] : [{ topic: plan.topic, numPartitions: plan.partitions }]),
+      // The hold topic only orders the night's backlog: a few partitions suffice.
+      ...(plan.holdTopic && !topics.some((t) => t.name === plan.holdTopic)
+        ? [{ topic: plan.holdTopic, numPartitions: Math.min(plan.partitions, 3) }]
+        : []),
+    ];
+    if (missing.length > 0) {
       await this.d.admin.createTopics({
-        topics: [
-          {
-            topic: plan.topic,
-            numPartitions: plan.partitions,
-            replicationFactor: plan.replicationFactor,
-            configEntries: Object.entries(plan.configs).map(([n, value]) => ({ name: n, value })),
-          },
-        ],
+        topics: missing.map((t) => ({ ...t, replicationFactor: plan.replicationFactor, configEntries })),
         waitForLeaders: true,
       });
-    } else if (existing.partitions.length < plan.partitions) {
+    }
+    if (existing && existing.partitions.length < plan.partitions) {
       await this.d.admin.createPartitions({ topicPartitions: [{ topic: plan.topic, count: plan.partitions }] });
     }
     const partitions = Math.max(plan.partitions, existing?.partitions.length ?? 0);
-    return { adopted: Boolean(existing), text: `${plan.topic} with ${partitions} partitions` };
+    const hold = plan.holdTopic ? ` (+ ${plan.holdTopic} for the night window)` : '';
+    return { adopted: Boolean(existing), text: `${plan.topic} with ${partitions} partitions${hold}` };
   }
 
   private async readDeployment(mc: MessagingCampaign): Promise<k8s.V1Deployment | undefined> {
@@ -407,12 +463,10 @@ export class CampaignReconciler {
     await this.core
       .deleteNamespacedSecret({ namespace, name: workerName(mc) })
       .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    const topic = planTopic(mc, { replicationFactor: 1 }).topic;
-    const topicsDeleted: string[] = [];
-    if ((await this.d.admin.listTopics()).includes(topic)) {
-      await this.d.admin.deleteTopics({ topics: [topic], timeout: 10_000 });
-      topicsDeleted.push(topic);
-    }
+    const plan = planTopic(mc, { replicationFactor: 1 });
+    const existing = new Set(await this.d.admin.listTopics());
+    const topicsDeleted = [plan.topic, plan.holdTopic].filter((t): t is string => Boolean(t && existing.has(t)));
+    if (topicsDeleted.length > 0) await this.d.admin.deleteTopics({ topics: topicsDeleted, timeout: 10_000 });
     const keyIds = await this.d.keys.destroy(campaignId);
     const destroyedAt = new Date(this.now());
     const completedAt = status.completionTime;

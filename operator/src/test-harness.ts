@@ -91,7 +91,12 @@ export interface OperatorProcess {
 }
 
 /** Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. */
-export function startOperator(identity: string, namespace: string, kek: TestKek, leaseSeconds = 3): OperatorProcess {
+export function startOperator(
+  identity: string,
+  namespace: string,
+  kek: TestKek,
+  opts: { leaseSeconds?: number; brokers?: string[] } = {},
+): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
   const child = spawn(
@@ -103,7 +108,7 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
       '--kubeconfig',
       stack.kubeconfig,
       '--brokers',
-      stack.kafka.brokers.join(','),
+      (opts.brokers ?? stack.kafka.brokers).join(','),
       '--kek-file',
       kek.file,
       '--kek-id',
@@ -115,7 +120,7 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
       '--identity',
       identity,
       '--lease-duration-seconds',
-      String(leaseSeconds),
+      String(opts.leaseSeconds ?? 3),
       '--signing-key',
       join(kek.dir, 'signing', 'key.pem'),
       '--certificate-dir',

@@ -1,4 +1,4 @@
-import { campaignTopic } from '@anshim/worker';
+import { campaignTopic, holdTopic } from '@anshim/worker';
 import { campaignIdOf, type MessagingCampaign } from './campaign.ts';
 
 /** What one partition is planned to carry: a worker replica drains roughly this many msg/s. */
@@ -9,6 +9,8 @@ export interface TopicPlan {
   topic: string;
   partitions: number;
   replicationFactor: number;
+  /** Advertising only: where messages wait out the night window (정보통신망법 제50조). */
+  holdTopic?: string;
   configs: Record<string, string>;
 }
 
@@ -25,6 +27,7 @@ export function planTopic(mc: MessagingCampaign, opts: { replicationFactor: numb
     topic: campaignTopic(campaignIdOf(mc), priority),
     partitions: Math.min(MAX_PARTITIONS, Math.max(floor, byRate)),
     replicationFactor: opts.replicationFactor,
+    holdTopic: mc.spec.purpose === 'advertising' ? holdTopic(campaignIdOf(mc)) : undefined,
     configs: {
       'cleanup.policy': 'delete',
       'min.insync.replicas': String(Math.max(1, opts.replicationFactor - 1)),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { isCarrierId, type CarrierId } from '@anshim/core';
-import type { CampaignChannel, CampaignSpec, WorkerFile } from '@anshim/worker';
+import { holdTopic, type CampaignChannel, type CampaignSpec, type WorkerFile } from '@anshim/worker';
 import { advertisingBody } from './ad-law.ts';
 import {
   CAMPAIGN_LABEL,
@@ -24,6 +24,7 @@ export const MOUNTS = {
   kek: '/etc/anshim/kek',
   carrierKeys: '/etc/anshim/carrier-keys',
   tls: '/etc/anshim/tls',
+  optOutKey: '/etc/anshim/opt-out-key',
 } as const;
 
 /** The worker's view of a campaign: everything but its recipients (and with the ad-law body). */
@@ -39,6 +40,8 @@ export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
     senderNumber: mc.spec.sender.callbackNumber,
     processors,
     ttlMs: notAfter > 0 ? Math.max(1, notAfter - Date.now()) : 0,
+    purpose: mc.spec.purpose,
+    optOutNumber: mc.spec.sender.optOutNumber,
   };
 }
 
@@ -60,6 +63,8 @@ export function workerFileFor(
     brokers: fleet.spec.kafka.brokers,
     groupId: workerGroupId(spec.id),
     topics: [topic],
+    holdTopics: spec.purpose === 'advertising' ? [holdTopic(spec.id)] : [],
+    optOutKeyFile: `${MOUNTS.optOutKey}/key`,
     carriers,
     carrierKeysFile: `${MOUNTS.carrierKeys}/keys.json`,
     tls: {
@@ -166,6 +171,7 @@ export function workerDeploymentFor(
                 { name: 'kek', mountPath: MOUNTS.kek, readOnly: true },
                 { name: 'carrier-keys', mountPath: MOUNTS.carrierKeys, readOnly: true },
                 { name: 'carrier-tls', mountPath: MOUNTS.tls, readOnly: true },
+                { name: 'opt-out-key', mountPath: MOUNTS.optOutKey, readOnly: true },
               ],
             },
           ],
@@ -174,6 +180,7 @@ export function workerDeploymentFor(
             secretVolume('kek', secrets.keyEncryptionKey),
             secretVolume('carrier-keys', secrets.carrierKeys),
             secretVolume('carrier-tls', secrets.carrierTls),
+            secretVolume('opt-out-key', secrets.optOutKey),
           ],
         },
       },

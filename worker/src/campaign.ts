@@ -21,6 +21,10 @@ export interface CampaignSpec {
   processors: CarrierId[];
   /** Messages not delivered within this many ms of enqueueing expire at the carrier (0 = never). */
   ttlMs: number;
+  /** What the recipients' data was collected for; advertising enforces consent, the night window and opt-outs. */
+  purpose?: 'advertising' | 'informational' | 'transactional';
+  /** The sender's free opt-out line (080…): opt-outs are kept per line. */
+  optOutNumber?: string;
 }
 
 export interface CampaignDirectory {

@@ -23,6 +23,10 @@ export interface WorkerFile {
   tls?: { caFile: string; certFile: string; keyFile: string; serverName?: string };
   kek: { id: string; file: string };
   campaigns: Array<{ spec: CampaignSpec; wrappedKeys: string[] }>;
+  /** Topics of advertisements held for the night window. */
+  holdTopics?: string[];
+  /** Hex file with the fleet's opt-out list key (required for advertising campaigns). */
+  optOutKeyFile?: string;
   poolThreads?: number;
   partitionsConsumedConcurrently?: number;
   chunkSize?: number;
@@ -89,6 +93,10 @@ export async function loadWorkerFile(path: string) {
       key: readFileSync(mounted(file.tls.keyFile)),
       serverName: file.tls.serverName,
     },
+    holdTopics: file.holdTopics,
+    optOutKey: file.optOutKeyFile
+      ? Buffer.from(readFileSync(mounted(file.optOutKeyFile), 'utf8').trim(), 'hex')
+      : undefined,
     poolThreads: file.poolThreads,
     partitionsConsumedConcurrently: file.partitionsConsumedConcurrently,
     chunkSize: file.chunkSize,

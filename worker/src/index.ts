@@ -8,3 +8,4 @@ export { renderTemplate, TemplateVariableError } from './render.ts';
 export { loadWorkerFile, WorkerConfigError, type WorkerFile } from './config-file.ts';
 export { backoffDelay } from './backoff.ts';
 export { encodeSubmitRequest, CarrierLink, CarrierUnavailableError } from './carrier-link.ts';
+export { OptOutList, optOutRecord } from './opt-outs.ts';

@@ -6,6 +6,7 @@ import {
   generateDataKey,
   Keyring,
   open,
+  optOutTag,
   sealCampaignRecord,
   SimulatedPortabilityDirectory,
   type CarrierId,
@@ -13,7 +14,7 @@ import {
 } from '@anshim/core';
 import { CarrierMessage, Channel, SubmitRequest } from '@anshim/proto';
 import type { CampaignSpec } from './campaign.ts';
-import { prepareMessage, PrepareError, type PrepareContext } from './prepare.ts';
+import { HeldUntil, prepareMessage, PrepareError, type PrepareContext } from './prepare.ts';
 import { encodeSubmitRequest } from './carrier-link.ts';
 import { renderTemplate, TemplateVariableError } from './render.ts';
 import { backoffDelay } from './backoff.ts';
@@ -188,4 +189,44 @@ test('backoff grows exponentially, is capped, jittered, and honours the carrier 
     backoffDelay(1, policy, 1500, () => 0),
     1500,
   );
+});
+
+test('advertising: no consent is refused, the night window holds until 08:00 KST, and an opt-out tag is computed', () => {
+  const ad: CampaignSpec = { ...campaign, purpose: 'advertising', optOutNumber: '0801234567' };
+  const { dataKey, ctx } = setup(ad);
+  const night = Date.parse('2026-11-24T22:00:00+09:00');
+  const optOutKey = Buffer.alloc(32, 9);
+  const seal = (id: string, consent: { advertising?: boolean; night?: boolean }) =>
+    sealCampaignRecord(dataKey, 'promo-1', id, {
+      phone: '01012345678',
+      name: '김민지',
+      vars: { store: '강남점' },
+      consent,
+    });
+
+  assert.throws(
+    () => prepareMessage(seal('r1', { advertising: false }), { ...ctx, optOutKey, now: night }),
+    (e: PrepareError) => e.reason === 'no-advertising-consent',
+  );
+  assert.throws(
+    () => prepareMessage(seal('r2', { advertising: true }), { ...ctx, now: night }),
+    (e: PrepareError) => e.reason === 'opt-out-list-unavailable',
+    'fails closed without the opt-out list',
+  );
+  assert.throws(
+    () => prepareMessage(seal('r3', { advertising: true }), { ...ctx, optOutKey, now: night }),
+    (e: HeldUntil) => e instanceof HeldUntil && e.untilMs === Date.parse('2026-11-25T08:00:00+09:00'),
+  );
+  const withNightConsent = prepareMessage(seal('r4', { advertising: true, night: true }), {
+    ...ctx,
+    optOutKey,
+    now: night,
+  });
+  assert.equal(withNightConsent.optOutTag, optOutTag(optOutKey, '0801234567', '01012345678'));
+  const morning = prepareMessage(seal('r5', { advertising: true }), {
+    ...ctx,
+    optOutKey,
+    now: Date.parse('2026-11-25T08:00:00+09:00'),
+  });
+  assert.ok(morning.optOutTag);
 });

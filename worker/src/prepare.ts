@@ -3,6 +3,9 @@ import {
   chooseTextChannel,
   EnvelopeError,
   InvalidPhoneError,
+  isNightInKorea,
+  nextMorningInKorea,
+  optOutTag as optOutTag_,
   isCarrierId,
   KeyError,
   MessageTooLongError,
@@ -30,7 +33,9 @@ export type PrepareFailure =
   | 'template-variable-missing'
   | 'message-too-long'
   | 'processor-not-allowed'
-  | 'no-carrier-key';
+  | 'no-carrier-key'
+  | 'no-advertising-consent'
+  | 'opt-out-list-unavailable';
 
 export class PrepareError extends Error {
   override readonly name = 'PrepareError';
@@ -39,6 +44,14 @@ export class PrepareError extends Error {
     detail: string,
   ) {
     super(detail);
+  }
+}
+
+/** Not a failure: an advertisement without night consent waits until 08:00 KST (정보통신망법 제50조). */
+export class HeldUntil extends Error {
+  override readonly name = 'HeldUntil';
+  constructor(readonly untilMs: number) {
+    super(`held until ${new Date(untilMs).toISOString()} (night window without night consent)`);
   }
 }
 
@@ -52,6 +65,8 @@ export interface PreparedMessage {
   enqueuedAtMs: number;
   /** The encoded CarrierMessage, ready to be framed into a SubmitRequest. */
   frame: Uint8Array;
+  /** Advertising only: the keyed hash the sender's opt-out list is checked against (never the number). */
+  optOutTag?: string;
 }
 
 export interface PrepareContext {
@@ -60,6 +75,8 @@ export interface PrepareContext {
   carrierKeys: Partial<Record<CarrierId, DataKey>>;
   portability: PortabilityDirectory;
   now: number;
+  /** The fleet's opt-out list key; advertising fails closed without it. */
+  optOutKey?: Uint8Array;
 }
 
 const CHANNEL_CARRIER: Partial<Record<CampaignChannel, CarrierId>> = {
@@ -122,6 +139,17 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
     throw err;
   }
 
+  let optOutTag: string | undefined;
+  if (ctx.campaign.purpose === 'advertising') {
+    if (!recipient.consent?.advertising)
+      throw new PrepareError('no-advertising-consent', 'advertising without the recipient’s prior consent');
+    if (!ctx.optOutKey || !ctx.campaign.optOutNumber)
+      throw new PrepareError('opt-out-list-unavailable', 'advertising needs the opt-out list key and line');
+    if (step === 0 && isNightInKorea(ctx.now) && !recipient.consent.night)
+      throw new HeldUntil(nextMorningInKorea(ctx.now));
+    optOutTag = optOutTag_(ctx.optOutKey, ctx.campaign.optOutNumber, national);
+  }
+
   let text: string;
   try {
     text = renderTemplate(ctx.campaign.template, recipient.name, recipient.vars);
@@ -179,5 +207,6 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
     idempotencyKey,
     enqueuedAtMs: Number(record.enqueuedAtMs),
     frame,
+    optOutTag,
   };
 }

@@ -7,7 +7,7 @@ import { packFrames, unpackFrames } from './task.ts';
 import type { PreparedMessage } from './prepare.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
-import { TOPICS } from './topics.ts';
+import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
 
 /** Kakao results after which the same logical message is re-sent as SMS/LMS. */
 const FALLBACK_RESULTS = new Set<ResultCode>([
@@ -36,6 +36,10 @@ export interface ProcessorDeps {
   sink: BatchingSink;
   progress: ProgressCounters;
   workerId: string;
+  /** The senders' opt-out lists, checked at dispatch so an opt-out that arrives mid-campaign is honoured. */
+  optOuts?: { has(tag: string): boolean };
+  optOutKey?: Uint8Array;
+  now?: () => number;
 }
 
 /**
@@ -66,14 +70,40 @@ export class BatchProcessor {
         portabilitySeed: deps.portabilitySeed,
         records: packFrames(pending.map((p) => p.value)),
         steps: pending.some((p) => p.step > 0) ? pending.map((p) => p.step) : undefined,
-        now: Date.now(),
+        now: (deps.now ?? Date.now)(),
+        optOutKey: deps.optOutKey,
       });
       for (const f of out.failed) {
         wrote = true;
         this.deadLetter(campaignId, '', f.reason, f.detail, pending[f.index]!.value, 0);
       }
+      if (out.held.length > 0) {
+        wrote = true;
+        deps.progress.held(campaignId, out.held.length);
+        deps.sink.push(
+          holdTopic(campaignId),
+          out.held.map((h) => ({
+            value: pending[h.index]!.value,
+            headers: { [CAMPAIGN_HEADER]: campaignId, [NOT_BEFORE_HEADER]: String(h.untilMs) },
+          })),
+        );
+      }
       const frames = unpackFrames(out.frames);
-      const prepared = out.prepared.map((slot, i) => ({ ...slot, frame: frames[i]! }));
+      const prepared = out.prepared
+        .map((slot, i) => ({ ...slot, frame: frames[i]! }))
+        .filter((msg) => {
+          if (!msg.optOutTag || !deps.optOuts?.has(msg.optOutTag)) return true;
+          wrote = true;
+          this.deadLetter(
+            campaignId,
+            msg.recordId,
+            'opted-out',
+            'the recipient opted out of this sender',
+            pending[msg.index]!.value,
+            0,
+          );
+          return false;
+        });
       const outcomes = await deps.dispatcher.dispatch(prepared);
       const next: typeof pending = [];
       let accepted = 0;

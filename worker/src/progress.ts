@@ -13,6 +13,8 @@ export interface CampaignProgress {
   results: Record<string, number>;
   fellBack: number;
   deadLettered: Record<string, number>;
+  /** Moved to the hold topic for the night window (not final: they are sent in the morning). */
+  held: number;
   updatedAt: number;
 }
 
@@ -40,6 +42,7 @@ export class ProgressCounters {
         results: {},
         fellBack: 0,
         deadLettered: {},
+        held: 0,
         updatedAt: 0,
       };
       this.byCampaign.set(campaignId, p);
@@ -63,6 +66,10 @@ export class ProgressCounters {
 
   fellBack(campaignId: string, n: number): void {
     this.entry(campaignId).fellBack += n;
+  }
+
+  held(campaignId: string, n: number): void {
+    this.entry(campaignId).held += n;
   }
 
   deadLettered(campaignId: string, reason: string, n = 1): void {

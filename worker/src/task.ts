@@ -2,7 +2,7 @@
 import { Piscina } from 'piscina';
 import { DataKey, SimulatedPortabilityDirectory, type CarrierId } from '@anshim/core';
 import type { CampaignSpec } from './campaign.ts';
-import { prepareMessage, PrepareError, type PrepareFailure, type PreparedMessage } from './prepare.ts';
+import { HeldUntil, prepareMessage, PrepareError, type PrepareFailure, type PreparedMessage } from './prepare.ts';
 
 export interface KeyMaterial {
   id: string;
@@ -19,6 +19,7 @@ export interface PrepareTaskInput {
   /** Fallback step per record (0 = the campaign's primary channel); absent means all 0. */
   steps?: number[];
   now: number;
+  optOutKey?: Uint8Array;
 }
 
 export interface PackedFrames {
@@ -33,6 +34,8 @@ export interface PrepareTaskOutput {
   prepared: PreparedSlot[];
   frames: PackedFrames;
   failed: Array<{ index: number; reason: PrepareFailure; detail: string }>;
+  /** Records that must wait (night window): index and the time they may go. */
+  held: Array<{ index: number; untilMs: number }>;
 }
 
 /**
@@ -96,22 +99,25 @@ export default function prepareBatch(input: PrepareTaskInput): PrepareTaskOutput
     carrierKeys,
     portability,
     now: input.now,
+    optOutKey: input.optOutKey,
   };
   const prepared: PreparedSlot[] = [];
   const frames: Uint8Array[] = [];
   const failed: PrepareTaskOutput['failed'] = [];
+  const held: PrepareTaskOutput['held'] = [];
   unpackFrames(input.records).forEach((value, index) => {
     try {
       const { frame, ...slot } = prepareMessage(value, ctx, input.steps?.[index] ?? 0);
       prepared.push({ ...slot, index });
       frames.push(frame);
     } catch (err) {
-      if (err instanceof PrepareError) failed.push({ index, reason: err.reason, detail: err.message });
+      if (err instanceof HeldUntil) held.push({ index, untilMs: err.untilMs });
+      else if (err instanceof PrepareError) failed.push({ index, reason: err.reason, detail: err.message });
       else
         failed.push({ index, reason: 'malformed-record', detail: err instanceof Error ? err.name : 'unknown error' });
     }
   });
-  const out: PrepareTaskOutput = { prepared, frames: packFrames(frames), failed };
+  const out: PrepareTaskOutput = { prepared, frames: packFrames(frames), failed, held };
   // Hand the frames' buffer over to the main thread instead of copying it.
   const movable = { [Piscina.transferableSymbol]: out.frames.bytes.buffer, [Piscina.valueSymbol]: out };
   return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]) as unknown as PrepareTaskOutput;

@@ -4,7 +4,14 @@ export const TOPICS = {
   deadLetters: 'anshim.deadletters',
   /** Compacted: the latest counters of each (campaign, worker). */
   progress: 'anshim.progress',
+  /** Compacted: keyed opt-out tags (HMAC of sender line and number, never the number); null value = opted back in. */
+  optOuts: 'anshim.optouts',
 } as const;
+
+/** Advertisements held for the night window wait here until their not-before time. */
+export const holdTopic = (campaignId: string): string => `anshim.hold.${campaignId}`;
+/** On a held record: when it may be sent (ms since epoch). */
+export const NOT_BEFORE_HEADER = 'anshim-not-before';
 
 /** Each campaign record carries its campaign id in a header, so a batch is routed without decoding it. */
 export const CAMPAIGN_HEADER = 'anshim-campaign';
@@ -32,6 +39,12 @@ export async function ensureDataPlaneTopics(admin: TopicAdmin, replicationFactor
   const wanted = [
     { topic: TOPICS.reports, numPartitions: 12, replicationFactor },
     { topic: TOPICS.deadLetters, numPartitions: 3, replicationFactor },
+    {
+      topic: TOPICS.optOuts,
+      numPartitions: 3,
+      replicationFactor,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
     {
       topic: TOPICS.progress,
       numPartitions: 3,

@@ -8,9 +8,10 @@ import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import { PreparePool } from './pool.ts';
 import { BatchProcessor } from './processor.ts';
 import { ProgressCounters, type CampaignProgress } from './progress.ts';
+import { OptOutList } from './opt-outs.ts';
 import { ReportsPump } from './reports.ts';
 import { BatchingSink } from './sink.ts';
-import { CAMPAIGN_HEADER, TOPICS } from './topics.ts';
+import { CAMPAIGN_HEADER, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
 
 export interface CarrierEndpoint {
   address: string;
@@ -38,6 +39,12 @@ export interface WorkerConfig {
   followReports?: boolean;
   /** Campaigns whose reports to follow (default: all). */
   reportCampaigns?: string[];
+  /** Topics of advertisements held for the night window (see holdTopic). */
+  holdTopics?: string[];
+  /** The fleet's opt-out list key: required to send advertising. */
+  optOutKey?: Uint8Array;
+  /** The clock the night window is judged by (tests move it). */
+  now?: () => number;
 }
 
 export interface WorkerDeps {
@@ -61,6 +68,9 @@ export class MessagingWorker {
   private pumps: ReportsPump[] = [];
   private progressTimer: NodeJS.Timeout | undefined;
   private sink: BatchingSink | undefined;
+  private holdConsumer: Consumer | undefined;
+  private optOuts: OptOutList | undefined;
+  private readonly holdTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly config: WorkerConfig,
@@ -86,6 +96,10 @@ export class MessagingWorker {
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     this.sink = new BatchingSink(this.producer);
+    if (c.optOutKey) {
+      this.optOuts = new OptOutList(this.kafka, `anshim.optouts.${c.workerId}`, this.log);
+      await this.optOuts.start();
+    }
     this.pool = new PreparePool({ threads: c.poolThreads });
     for (const [carrier, endpoint] of Object.entries(c.carriers) as Array<[CarrierId, CarrierEndpoint]>) {
       this.links.set(carrier, new CarrierLink({ carrier, address: endpoint.address, credentials, serverName }));
@@ -136,7 +150,11 @@ export class MessagingWorker {
       sink: this.sink,
       progress: this.progress,
       workerId: c.workerId,
+      optOuts: this.optOuts,
+      optOutKey: c.optOutKey,
+      now: c.now,
     });
+    if (c.holdTopics?.length) await this.startHoldConsumer(c.holdTopics, processor);
     await consumer.connect();
     await consumer.subscribe({ topics: c.topics, fromBeginning: true });
     const chunkSize = c.chunkSize ?? 500;
@@ -172,6 +190,48 @@ export class MessagingWorker {
     );
   }
 
+  /**
+   * Held advertisements wait in their hold topic; a partition pauses until its first record's
+   * not-before time (08:00 KST) and then flows through the same processor as fresh records.
+   */
+  private async startHoldConsumer(topics: string[], processor: BatchProcessor): Promise<void> {
+    const now = this.config.now ?? Date.now;
+    const consumer = this.kafka.consumer({ groupId: `${this.config.groupId}.hold`, maxWaitTimeInMs: 500 });
+    this.holdConsumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, pause, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const due: KafkaMessage[] = [];
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const notBefore = Number(m.headers?.[NOT_BEFORE_HEADER]?.toString() ?? 0);
+          if (notBefore > now()) {
+            const resume = pause();
+            const timer = setTimeout(
+              () => {
+                this.holdTimers.delete(timer);
+                resume();
+              },
+              // Re-checked every second: cheap (one fetch per held partition) and follows a moved clock.
+              Math.min(notBefore - now(), 1000),
+            );
+            this.holdTimers.add(timer);
+            break;
+          }
+          due.push(m);
+        }
+        if (due.length === 0) return;
+        await Promise.all(
+          [...groupByCampaign(due)].map(([campaignId, values]) => processor.process(campaignId, values)),
+        );
+        resolveOffset(due[due.length - 1]!.offset);
+        await commitOffsetsIfNecessary();
+      },
+    });
+  }
+
   private publishProgress(): void {
     for (const p of this.progress.takeDirty()) {
       this.sink?.push(TOPICS.progress, [{ key: `${p.campaignId}/${p.workerId}`, value: JSON.stringify(p) }]);
@@ -192,6 +252,9 @@ export class MessagingWorker {
     if (this.progressTimer) clearInterval(this.progressTimer);
     await this.consumer?.stop();
     await this.consumer?.disconnect();
+    for (const t of this.holdTimers) clearTimeout(t);
+    await this.holdConsumer?.disconnect();
+    await this.optOuts?.stop();
     await Promise.all(this.pumps.map((p) => p.stop()));
     this.publishProgress();
     await this.sink?.flush().catch((err: Error) => this.log.error({ err: err.message }, 'final flush failed'));
