@@ -2,7 +2,7 @@
 // out to the campaign's topic. Each row is validated and sealed in memory; nothing plaintext
 // is written anywhere, and only counts leave as logs and audit events.
 import { randomUUID } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   KeyError,
   maskPhone,
@@ -259,7 +259,11 @@ export async function ingestUpload(
     const priority = PRIORITY_OF[campaign.priorityClass];
     batcher = new RecordBatcher(deps.producer, campaign.topic, limits.batchRecords, limits.maxInFlightBatches);
 
-    pipeline(request.source, counter, () => {});
+    // pipe, not pipeline: on a refusal the request must stay open for the answer (destroying
+    // an IncomingMessage destroys its socket); the unread rest is dropped with the connection.
+    const source = request.source instanceof Readable ? request.source : Readable.from(request.source);
+    source.once('error', (err) => counter.destroy(err));
+    source.pipe(counter);
     const sniffed = await sniffFormat(counter, request.format ?? 'auto');
     format = sniffed.format;
     const csvMeta: CsvMeta = {};

@@ -1,7 +1,7 @@
 // The gateway's HTTP face (Fastify): a spreadsheet upload streamed straight into the sealed
 // ingest, and a single-message API for transactional traffic. Every route has schemas; errors
 // answer { error: { code, message }, progress? } and never echo a request's content.
-import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { PURPOSES, type Purpose } from './campaigns.ts';
 import { IngestError } from './errors.ts';
@@ -151,7 +151,7 @@ export function createGatewayServer(deps: GatewayDeps, limitOverrides: Partial<I
   const app = Fastify({
     loggerInstance: deps.logger,
     // Request logs would carry URLs and timings only, but one line per upload with counts says more.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
   });
   app.addSchema(countsSchema);
