@@ -1,5 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { open, recordAad } from '@anshim/core';
 import { CampaignRecord, Priority, RecipientPayload } from '@anshim/proto';
 import type { CampaignInfo } from './campaigns.ts';
@@ -410,5 +413,55 @@ describe('sendMessage', () => {
       },
     );
     assert.equal(producer.messages.length, 0);
+  });
+});
+
+describe('a workbook from a real spreadsheet writer (openpyxl, inline strings, date cells, formulas)', () => {
+  const fixture = readFileSync(
+    join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'openpyxl-recipients.xlsx'),
+  );
+
+  test('is read row by row with the rules applied', async () => {
+    const { deps, campaignId, producer } = await setup();
+    const now = () => Date.UTC(2025, 5, 1);
+    const upload = (sheet?: string) =>
+      ingestUpload(
+        { ...deps, now },
+        { campaignId, purpose: 'advertising', source: chunked(fixture), ...(sheet ? { sheet } : {}) },
+      );
+    const firstSheet = await refused(upload(), 'missing-phone-column');
+    assert.match(firstSheet.message, /sheet "안내"; the workbook's sheets are "안내", "고객명단"/);
+    const result = await upload('고객명단');
+    assert.equal(result.headerRow, 3);
+    assert.deepEqual(result.columns, {
+      phone: '핸드폰',
+      name: '성명',
+      advertisingConsent: '광고 수신 동의',
+      nightConsent: '야간수신동의',
+      consentDate: '동의일자',
+      vars: ['매장', '포인트'],
+    });
+    assert.deepEqual(
+      { ...result.counts },
+      {
+        rows: 8,
+        accepted: 3,
+        duplicates: 1,
+        rejected: 4,
+        rejectedByReason: { landline: 1, 'no-advertising-consent': 1, formula: 2 },
+        consentOlderThanTwoYears: 1,
+        consentUndated: 0,
+      },
+    );
+    assert.deepEqual(
+      result.rejections.map((r) => [r.row, r.reason, r.column]),
+      [
+        [7, 'landline', '핸드폰'],
+        [8, 'no-advertising-consent', '광고 수신 동의'],
+        [9, 'formula', '핸드폰'],
+        [11, 'formula', '포인트'],
+      ],
+    );
+    assert.equal(producer.messages.length, 3);
   });
 });

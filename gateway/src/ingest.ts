@@ -333,7 +333,10 @@ export async function ingestUpload(
         lastRowRead === 0 ? 'empty-upload' : 'missing-phone-column',
         lastRowRead === 0
           ? 'the upload has no rows'
-          : `no header row with a phone column (전화번호, 휴대폰, 휴대폰번호, 연락처, phone …) in the first ${limits.maxHeaderSearchRows} rows`,
+          : `no header row with a phone column (전화번호, 휴대폰, 휴대폰번호, 연락처, phone …) in the first ${limits.maxHeaderSearchRows} rows` +
+              (xlsxMeta.sheet === undefined
+                ? ''
+                : ` of sheet "${xlsxMeta.sheet}"; the workbook's sheets are ${(xlsxMeta.sheets ?? []).map((n) => `"${n}"`).join(', ')} (choose one with sheet=)`),
       );
     if (report.counts.rows === 0) throw new IngestError('empty-upload', 'the sheet has a header row but no recipients');
     await batcher.flush();
