@@ -1,10 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StaticCampaignLookup } from './campaigns.ts';
+import type { IngestLimits } from './limits.ts';
 import { createGatewayServer } from './server.ts';
 import { buildCsv, CapturingProducer, memoryKeys, silentLogger } from './test-fixtures.ts';
 
-async function server() {
+async function server(limits: Partial<IngestLimits> = { maxUploadBytes: 10_000 }) {
   const keys = memoryKeys();
   await keys.ensure('shop.weekend');
   await keys.ensure('bank.otp');
@@ -13,7 +14,7 @@ async function server() {
     ['shop.weekend', { purpose: 'advertising', priorityClass: 'bulk', phase: 'Sending', topic: 't.weekend' }],
     ['bank.otp', { purpose: 'transactional', priorityClass: 'transactional', phase: 'Sending', topic: 't.otp' }],
   ]);
-  const app = createGatewayServer({ keys, campaigns, producer, logger: silentLogger() }, { maxUploadBytes: 10_000 });
+  const app = createGatewayServer({ keys, campaigns, producer, logger: silentLogger() }, limits);
   await app.ready();
   return { app, producer };
 }
@@ -24,15 +25,27 @@ const CSV = buildCsv([
   ['이영희', '02-123-4567', 'Y'],
 ]);
 
+type App = Awaited<ReturnType<typeof server>>['app'];
+
+/** POSTs a file to the upload route: `query` after the '?', `headers` added to text/csv. */
+const uploadTo = (
+  app: App,
+  query: string,
+  payload: Buffer,
+  headers: Record<string, string> = {},
+  id = 'shop.weekend',
+) =>
+  app.inject({
+    method: 'POST',
+    url: `/v1/campaigns/${id}/uploads${query ? `?${query}` : ''}`,
+    headers: { 'content-type': 'text/csv', ...headers },
+    payload,
+  });
+
 describe('gateway HTTP routes (injected, no network)', () => {
   test('an upload answers counts and a masked rejection report', async () => {
     const { app, producer } = await server();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/campaigns/shop.weekend/uploads?purpose=advertising',
-      headers: { 'content-type': 'text/csv' },
-      payload: CSV,
-    });
+    const res = await uploadTo(app, 'purpose=advertising', CSV);
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json();
     assert.deepEqual([body.counts.accepted, body.counts.rejected, body.produced], [1, 1, 1]);
@@ -44,22 +57,24 @@ describe('gateway HTTP routes (injected, no network)', () => {
     await app.close();
   });
 
+  test('an upload larger than the JSON body limit streams through (only maxUploadBytes applies)', async () => {
+    const { app, producer } = await server({ maxUploadBytes: 1024 * 1024 });
+    const rows = Array.from({ length: 3000 }, (_, i) => [`김${i}`, `0103${String(1_000_000 + i)}`, 'Y']);
+    const big = buildCsv([['이름', '휴대폰', '광고수신동의'], ...rows]);
+    assert.ok(big.length > 64 * 1024);
+    const res = await uploadTo(app, 'purpose=advertising', big);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().counts.accepted, 3000);
+    assert.equal(producer.messages.length, 3000);
+    await app.close();
+  });
+
   test('schemas refuse a missing purpose, a bad campaign id and a JSON body on the upload route', async () => {
     const { app } = await server();
-    const noPurpose = await app.inject({
-      method: 'POST',
-      url: '/v1/campaigns/shop.weekend/uploads',
-      headers: { 'content-type': 'text/csv' },
-      payload: CSV,
-    });
+    const noPurpose = await uploadTo(app, '', CSV);
     assert.equal(noPurpose.statusCode, 400);
     assert.equal(noPurpose.json().error.code, 'invalid-request');
-    const badId = await app.inject({
-      method: 'POST',
-      url: '/v1/campaigns/Shop_Weekend/uploads?purpose=advertising',
-      headers: { 'content-type': 'text/csv' },
-      payload: CSV,
-    });
+    const badId = await uploadTo(app, 'purpose=advertising', CSV, {}, 'Shop_Weekend');
     assert.equal(badId.statusCode, 400);
     const json = await app.inject({
       method: 'POST',
@@ -88,12 +103,7 @@ describe('gateway HTTP routes (injected, no network)', () => {
     });
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().error.code, 'upload-too-large');
-    const mismatch = await app.inject({
-      method: 'POST',
-      url: '/v1/campaigns/shop.weekend/uploads?purpose=informational',
-      headers: { 'content-type': 'text/csv' },
-      payload: CSV,
-    });
+    const mismatch = await uploadTo(app, 'purpose=informational', CSV);
     assert.equal(mismatch.statusCode, 403);
     assert.equal(mismatch.json().error.code, 'purpose-mismatch');
     assert.equal(mismatch.json().progress.produced, 0);
