@@ -131,7 +131,7 @@ export function workerDeploymentFor(
   const w = fleet.spec.worker;
   const secretVolume = (name: string, secretName: string): k8s.V1Volume => ({
     name,
-    secret: { secretName, defaultMode: 0o400 },
+    secret: { secretName, defaultMode: 0o440 },
   });
   return {
     apiVersion: 'apps/v1',
@@ -149,7 +149,14 @@ export function workerDeploymentFor(
           automountServiceAccountToken: false,
           priorityClassName: fleet.spec.scaling?.classes?.[priority]?.priorityClassName,
           terminationGracePeriodSeconds: 60,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          // fsGroup makes the 0400 Secret files readable by the non-root user.
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            runAsGroup: 10001,
+            fsGroup: 10001,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'worker',

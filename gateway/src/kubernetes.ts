@@ -1,0 +1,113 @@
+import * as k8s from '@kubernetes/client-node';
+import {
+  GROUP,
+  INGEST_COMPLETE,
+  PLURAL,
+  PURPOSE_LABEL,
+  VERSION,
+  campaignRefOf,
+  datasetConfigMapName,
+  planTopic,
+  type MessagingCampaign,
+} from '@anshim/operator';
+import type { CampaignInfo, CampaignLookup } from './campaigns.ts';
+import type { AuditEvent } from './ingest.ts';
+
+/** Campaigns as the API server has them (read per request: uploads are rare, and phases move). */
+export class KubernetesCampaignLookup implements CampaignLookup {
+  private readonly api: k8s.CustomObjectsApi;
+  constructor(kc: k8s.KubeConfig) {
+    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async object(campaignId: string): Promise<MessagingCampaign | undefined> {
+    let ref: { namespace: string; name: string };
+    try {
+      ref = campaignRefOf(campaignId);
+    } catch {
+      return undefined;
+    }
+    try {
+      return (await this.api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        ...ref,
+      })) as MessagingCampaign;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async get(campaignId: string): Promise<CampaignInfo | undefined> {
+    const mc = await this.object(campaignId);
+    if (!mc) return undefined;
+    return {
+      purpose: mc.spec.purpose,
+      priorityClass: mc.spec.priorityClass ?? 'bulk',
+      phase: mc.status?.phase ?? 'Pending',
+      topic: planTopic(mc, { replicationFactor: 1 }).topic,
+      channel: mc.spec.channel as CampaignInfo['channel'],
+    };
+  }
+}
+
+/**
+ * After a completed upload: records the dataset (its purpose, for purpose binding, and its
+ * counts — no personal data) in a ConfigMap, and tells the operator the audience is complete.
+ */
+export class DatasetRecorder {
+  private readonly core: k8s.CoreV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly lookup: KubernetesCampaignLookup,
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async uploaded(event: AuditEvent): Promise<void> {
+    if (event.type !== 'upload' || event.outcome !== 'completed') return;
+    const mc = await this.lookup.object(event.campaignId);
+    if (!mc) return;
+    const { namespace, name } = mc.metadata;
+    const dataset = mc.spec.audience.datasetRef.name;
+    await this.core.patchNamespacedConfigMap(
+      {
+        namespace,
+        name: datasetConfigMapName(dataset),
+        fieldManager: 'anshim-gateway',
+        force: true,
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: datasetConfigMapName(dataset),
+            namespace,
+            labels: { [PURPOSE_LABEL]: event.purpose, 'app.kubernetes.io/managed-by': 'anshim-gateway' },
+          },
+          data: {
+            uploadId: event.uploadId ?? '',
+            rows: String(event.counts?.rows ?? 0),
+            accepted: String(event.counts?.accepted ?? 0),
+            produced: String(event.produced),
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    );
+    await this.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: { metadata: { annotations: { [INGEST_COMPLETE]: 'true' } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  }
+}

@@ -1,0 +1,143 @@
+// The gateway process: the ingest HTTP service wired to the API server (campaigns, data keys),
+// Kafka (sealed records, opt-outs, the audit chain) and the fleet's key files.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { Kafka, logLevel } from 'kafkajs';
+import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
+import { InvalidPhoneError, LocalKekProvider, createLogger } from '@anshim/core';
+import { KubernetesKeyStore } from '@anshim/operator';
+import { TOPICS, optOutRecord } from '@anshim/worker';
+import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
+import { createGatewayServer } from './server.ts';
+
+const log = createLogger('gateway');
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
+    brokers: { type: 'string', default: process.env.ANSHIM_BROKERS },
+    'kek-file': { type: 'string', default: process.env.ANSHIM_KEK_FILE ?? '/etc/anshim/kek/kek' },
+    'kek-id': { type: 'string', default: process.env.ANSHIM_KEK_ID },
+    'opt-out-key-file': {
+      type: 'string',
+      default: process.env.ANSHIM_OPT_OUT_KEY_FILE ?? '/etc/anshim/opt-out-key/key',
+    },
+    host: { type: 'string', default: process.env.ANSHIM_GATEWAY_HOST ?? '127.0.0.1' },
+    port: { type: 'string', default: process.env.ANSHIM_GATEWAY_PORT ?? '8080' },
+    identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
+  },
+});
+
+function fail(message: string): never {
+  log.error(message);
+  process.exit(2);
+}
+const readHex = (path: string, what: string): Buffer => {
+  try {
+    return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  } catch (err) {
+    return fail(`cannot read ${what} ${path}: ${(err as Error).message}`);
+  }
+};
+
+if (!values.brokers) fail('no Kafka brokers: pass --brokers host:port[,host:port] or set ANSHIM_BROKERS');
+const kc = new k8s.KubeConfig();
+if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+else kc.loadFromCluster();
+const kekFile = values['kek-file']!;
+const kekId = values['kek-id'] ?? readFileSync(`${kekFile.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
+const kek = new LocalKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
+const optOutKey = readHex(values['opt-out-key-file']!, 'the opt-out list key');
+
+const kafka = new Kafka({
+  clientId: `anshim-gateway-${values.identity}`,
+  brokers: values.brokers.split(','),
+  logLevel: logLevel.WARN,
+  logCreator: () => (entry) => log.warn({ kafka: entry.namespace }, entry.log.message),
+});
+const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+await producer.connect();
+const campaigns = new KubernetesCampaignLookup(kc);
+const datasets = new DatasetRecorder(kc, campaigns);
+let chain: Promise<AuditChain> | undefined;
+const auditChain = async () =>
+  (chain ??= (async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureAuditTopic(admin).finally(() => admin.disconnect());
+    return AuditChain.open(await KafkaAuditStore.connect(kafka), `gateway-${values.identity}`);
+  })());
+
+const app = createGatewayServer({
+  keys: new KubernetesKeyStore(kc, [kek]),
+  campaigns,
+  producer,
+  logger: log,
+  audit: async (event) => {
+    if (event.type === 'upload') {
+      await (
+        await auditChain()
+      ).append({
+        actor: 'system:anshim-gateway',
+        action: 'upload',
+        subject: event.campaignId,
+        details: {
+          sender: event.campaignId.split('.')[0] ?? '',
+          rows: event.counts?.rows ?? 0,
+          bytes: event.bytes ?? 0,
+          uploadId: event.uploadId,
+        },
+      });
+      await datasets.uploaded(event);
+    }
+  },
+});
+
+// 수신거부: a recipient's opt-out from a sender's 080 line, stored as a keyed tag only.
+app.post<{ Body: { optOutNumber: string; phone: string; optedOut?: boolean } }>(
+  '/v1/optouts',
+  {
+    schema: {
+      body: {
+        type: 'object',
+        required: ['optOutNumber', 'phone'],
+        additionalProperties: false,
+        properties: {
+          optOutNumber: { type: 'string', pattern: '^080-?[0-9]{3}-?[0-9]{4}$' },
+          phone: { type: 'string', minLength: 8, maxLength: 20 },
+          optedOut: { type: 'boolean', default: true },
+        },
+      },
+    },
+  },
+  async (req, reply) => {
+    let record;
+    try {
+      record = optOutRecord(optOutKey, req.body.optOutNumber, req.body.phone, req.body.optedOut ?? true);
+    } catch (err) {
+      if (err instanceof InvalidPhoneError) return reply.code(422).send({ error: 'invalid-phone', reason: err.reason });
+      throw err;
+    }
+    await producer.send({ topic: TOPICS.optOuts, acks: -1, messages: [record] });
+    return reply.code(202).send({ recorded: true, optedOut: req.body.optedOut ?? true });
+  },
+);
+
+const address = await app.listen({ host: values.host, port: Number(values.port) });
+console.log(JSON.stringify({ ready: true, url: address }));
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  void app
+    .close()
+    .then(() => producer.disconnect())
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
