@@ -10,8 +10,10 @@ import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 
+/** The CRDs live in the Helm chart: the chart installs exactly what these tests apply. */
+export const CRD_DIR = join(repoRoot, 'charts/anshim/crds');
 export const CRDS = ['messagingcampaigns', 'messagingfleets'].map((p) =>
-  join(repoRoot, `operator/crds/${p}.messaging.anshim.io.yaml`),
+  join(CRD_DIR, `${p}.messaging.anshim.io.yaml`),
 );
 
 export function kubectl(args: string[], input?: string): string {
