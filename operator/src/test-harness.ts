@@ -92,8 +92,17 @@ export interface OperatorProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. */
-export function startOperator(identity: string, namespace: string, kek: TestKek, leaseSeconds = 3): OperatorProcess {
+/**
+ * Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. `kubeconfig`
+ * may impersonate a ServiceAccount (`as:`), to run the operator with exactly the chart's RBAC.
+ */
+export function startOperator(
+  identity: string,
+  namespace: string,
+  kek: TestKek,
+  leaseSeconds = 3,
+  kubeconfig = requireStack().kubeconfig,
+): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
   const child = spawn(
@@ -103,7 +112,7 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
       'tsx',
       join(repoRoot, 'operator/src/main.ts'),
       '--kubeconfig',
-      stack.kubeconfig,
+      kubeconfig,
       '--brokers',
       stack.kafka.brokers.join(','),
       '--kek-file',
