@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot, requireStack } from '@anshim/stack';
+import { CRD_DIR } from './test-harness.ts';
 
-const CRD = join(repoRoot, 'operator/crds/messagingcampaigns.messaging.anshim.io.yaml');
+const CRD = join(CRD_DIR, 'messagingcampaigns.messaging.anshim.io.yaml');
 const EXAMPLE = join(repoRoot, 'examples/campaign.yaml');
 
 type Manifest = { metadata: { name: string }; spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any

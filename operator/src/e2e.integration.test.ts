@@ -100,6 +100,7 @@ before(async () => {
   );
   operator = startOperator('op-e2e', ns, kek);
   runner = new LocalRunner(kc, {
+    cwd: repoRoot,
     rootDir: join(kek.dir, 'runner'),
     namespace: ns,
     log: createLogger('runner', { level: 'warn' }),
@@ -142,7 +143,11 @@ test(
     const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
     const recipients = [
       // Night consent too, so the run does not wait for 08:00 KST whenever CI runs.
-      ...[...fakeRecipients(RECIPIENTS - 1)].map((r) => ({ ...r, consent: { advertising: true, night: true } })),
+      ...[...fakeRecipients(RECIPIENTS - 1)].map((r) => ({
+        ...r,
+        vars: { 매장: '강남점' },
+        consent: { advertising: true, night: true },
+      })),
       {
         phone: CANARY.dashed,
         name: CANARY.name,
@@ -176,6 +181,7 @@ test(
     const counts = completed.status!.counts!;
     assert.equal(counts.queued, RECIPIENTS);
     assert.equal(counts.delivered + counts.failed, RECIPIENTS, JSON.stringify(counts));
+    assert.ok(counts.delivered > RECIPIENTS * 0.9, `most delivered: ${JSON.stringify(counts)}`);
     assert.ok(counts.fellBack > 0, 'some recipients are not Kakao users and fell back to SMS/LMS');
     assert.ok(maxPods >= 1, 'worker processes ran');
     assert.equal(carriers.accepted(campaignId), RECIPIENTS, 'every message accepted by a carrier');

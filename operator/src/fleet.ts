@@ -2,7 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { PriorityClass } from './campaign.ts';
 import type { ScalingPolicy } from './scaling.ts';
 
-/** A MessagingFleet: how a namespace's workers run (see crds/messagingfleets…yaml). */
+/** A MessagingFleet: how a namespace's workers run (see charts/anshim/crds/messagingfleets…yaml). */
 export interface MessagingFleet extends KubernetesObject {
   metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };
   spec: {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '@anshim/core';
-import { repoRoot } from '@anshim/stack';
 import { CONFIG_HASH, WORKER_APP } from './workers.ts';
 
 interface LocalPod {
@@ -24,6 +23,8 @@ export interface LocalRunnerOptions {
   namespace?: string;
   log: Logger;
   pollMs?: number;
+  /** Where pod commands run (the repository root: `node --import tsx worker/src/main.ts`). */
+  cwd?: string;
 }
 
 /**
@@ -169,7 +170,7 @@ export class LocalRunner {
     env.ANSHIM_FS_ROOT = dir;
     const [cmd, ...args] = container.command ?? [];
     const child = spawn(cmd === 'node' ? process.execPath : (cmd ?? process.execPath), args, {
-      cwd: repoRoot,
+      cwd: this.o.cwd ?? process.cwd(),
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,8 +10,10 @@ import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 
+/** The CRDs live in the Helm chart: the chart installs exactly what these tests apply. */
+export const CRD_DIR = join(repoRoot, 'charts/anshim/crds');
 export const CRDS = ['messagingcampaigns', 'messagingfleets'].map((p) =>
-  join(repoRoot, `operator/crds/${p}.messaging.anshim.io.yaml`),
+  join(CRD_DIR, `${p}.messaging.anshim.io.yaml`),
 );
 
 export function kubectl(args: string[], input?: string): string {
@@ -90,12 +92,15 @@ export interface OperatorProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. */
+/**
+ * Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. `kubeconfig`
+ * may impersonate a ServiceAccount (`as:`), to run the operator with exactly the chart's RBAC.
+ */
 export function startOperator(
   identity: string,
   namespace: string,
   kek: TestKek,
-  opts: { leaseSeconds?: number; brokers?: string[] } = {},
+  opts: { leaseSeconds?: number; brokers?: string[]; kubeconfig?: string } = {},
 ): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
@@ -106,7 +111,7 @@ export function startOperator(
       'tsx',
       join(repoRoot, 'operator/src/main.ts'),
       '--kubeconfig',
-      stack.kubeconfig,
+      opts.kubeconfig ?? stack.kubeconfig,
       '--brokers',
       (opts.brokers ?? stack.kafka.brokers).join(','),
       '--kek-file',

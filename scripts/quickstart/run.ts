@@ -53,7 +53,7 @@ export async function runQuickStart(o: { exitWhenDone: boolean; retention: strin
         '--server-side',
         '--force-conflicts',
         '-f',
-        join(repoRoot, `operator/crds/${crd}.messaging.anshim.io.yaml`),
+        join(repoRoot, `charts/anshim/crds/${crd}.messaging.anshim.io.yaml`),
       ]);
     kubectl([
       'wait',
@@ -187,6 +187,7 @@ export async function runQuickStart(o: { exitWhenDone: boolean; retention: strin
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(stack.kubeconfig!);
     runner = new LocalRunner(kc, {
+      cwd: repoRoot,
       rootDir: join(dir, 'runner'),
       namespace: ns,
       log: createLogger('runner', { destination: join(dir, 'runner.log') }),

@@ -1,0 +1,97 @@
+# syntax=docker/dockerfile:1.7
+# Anshim's images, one target each, built from the repository root:
+#
+#   docker build --target operator  -t ghcr.io/anshim/operator:0.1.0  .
+#   docker build --target worker    -t ghcr.io/anshim/worker:0.1.0    .
+#   docker build --target gateway   -t ghcr.io/anshim/gateway:0.1.0   .
+#   docker build --target simulator -t ghcr.io/anshim/simulator:0.1.0 .
+#
+# The four share their lower layers (Node, production node_modules, core and proto), so a node
+# pulls them once. There is no build step: the images run TypeScript through tsx, as the tests do.
+# The base is pinned to an exact Node release; release CI pins it further by digest with
+#   --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:<digest>
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- production dependencies, from the lockfile, for every workspace ----
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production \
+    npm_config_audit=false \
+    npm_config_fund=false \
+    npm_config_update_notifier=false
+# Workspace manifests only: this layer is rebuilt when dependencies change, not when code does.
+COPY package.json package-lock.json ./
+COPY core/package.json core/
+COPY proto/package.json proto/
+COPY stack/package.json stack/
+COPY simulator/package.json simulator/
+COPY worker/package.json worker/
+COPY operator/package.json operator/
+COPY gateway/package.json gateway/
+COPY loadtest/package.json loadtest/
+COPY compliance/package.json compliance/
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund \
+    && rm -rf /root/.npm/_logs
+
+# ---- what every image runs on ----
+FROM ${NODE_IMAGE} AS runtime
+LABEL org.opencontainers.image.source="https://github.com/anshim/anshim" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.vendor="Anshim"
+# Nothing installs or updates packages at run time: drop npm, npx and corepack.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+WORKDIR /app
+# TSX_DISABLE_CACHE: tsx would otherwise write compiled files under /tmp, and every pod runs with
+# a read-only root filesystem and no writable /tmp (so nothing, plaintext least of all, lands in a
+# temp file by accident; the gateway's encrypted spill directory is the one mounted exception).
+ENV NODE_ENV=production \
+    TSX_DISABLE_CACHE=1
+# Owned by root and not writable by the runtime user: the code cannot be changed from inside.
+COPY --from=deps /app /app
+COPY tsconfig.json ./
+COPY core/src core/src
+COPY proto/src proto/src
+COPY proto/generated proto/generated
+
+# ---- the control plane: reconciles MessagingCampaigns, holds the Lease, shreds keys ----
+FROM runtime AS operator
+COPY worker/src worker/src
+COPY compliance/src compliance/src
+COPY operator/src operator/src
+USER 10001:10001
+# No HTTP port to probe: liveness is the Lease, which a stuck replica stops renewing.
+HEALTHCHECK NONE
+ENTRYPOINT ["node", "--import", "tsx", "operator/src/main.ts"]
+
+# ---- the data plane: one campaign's Kafka consumer and carrier dispatch (pods made by the operator) ----
+FROM runtime AS worker
+COPY worker/src worker/src
+USER 10001:10001
+# The operator's Deployment sets the same command; a worker has no port (Kafka rebalances a stuck one away).
+HEALTHCHECK NONE
+CMD ["node", "--import", "tsx", "worker/src/main.ts"]
+
+# ---- ingest: spreadsheet uploads and the message API, sealed at the door (port 8080) ----
+FROM runtime AS gateway
+COPY worker/src worker/src
+COPY compliance/src compliance/src
+COPY operator/src operator/src
+COPY gateway/src gateway/src
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "--import", "tsx", "gateway/src/main.ts"]
+
+# ---- carrier simulators (development and load tests only; the chart switches them off for production) ----
+FROM runtime AS simulator
+COPY simulator/src simulator/src
+USER 10001:10001
+# Carrier gateways on 50051-50056 (skt, kt, lguplus, kakao, rcs, push), admin API on 8081.
+EXPOSE 50051 50052 50053 50054 50055 50056 8081
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:8081/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "--import", "tsx", "simulator/src/main.ts"]
+CMD ["/etc/anshim/simulator/config.json"]

@@ -1,0 +1,230 @@
+{{/* Names. One release per namespace: the operator's Lease is called anshim-operator. */}}
+{{- define "anshim.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "anshim.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else if contains (include "anshim.name" .) .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name (include "anshim.name" .) | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "anshim.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of a component: (dict "root" $ "component" "operator"). */}}
+{{- define "anshim.labels" -}}
+helm.sh/chart: {{ include "anshim.chart" .root }}
+{{ include "anshim.selectorLabels" . }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: anshim
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{- define "anshim.selectorLabels" -}}
+app.kubernetes.io/name: anshim-{{ .component }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/* The labels the operator puts on every worker pod (operator/src/workers.ts). */}}
+{{- define "anshim.workerSelector" -}}
+app.kubernetes.io/name: anshim-worker
+app.kubernetes.io/managed-by: anshim-operator
+{{- end }}
+
+{{/* An image reference: (dict "root" $ "image" .Values.operator.image). */}}
+{{- define "anshim.image" -}}
+{{- $registry := .root.Values.image.registry | trimSuffix "/" }}
+{{- $repository := ternary .image.repository (printf "%s/%s" $registry .image.repository) (empty $registry) }}
+{{- if .image.digest }}
+{{- printf "%s@%s" $repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The restricted Pod Security profile, on every pod of the chart (the operator builds the workers'
+pods the same way). Not configurable: nothing here should ever need root or a writable image.
+*/}}
+{{- define "anshim.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "anshim.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Prefer one replica a node, unless the values set an affinity: (dict "root" $ "component" "operator" "affinity" .Values.operator.affinity). */}}
+{{- define "anshim.affinity" -}}
+{{- if .affinity }}
+{{- toYaml .affinity }}
+{{- else -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "anshim.selectorLabels" . | nindent 12 }}
+{{- end }}
+{{- end }}
+
+{{/* Secret names: the existing one when given, else the one the chart generates. */}}
+{{- define "anshim.kekSecret" -}}
+{{- .Values.secrets.keyEncryptionKey.existingSecret | default (printf "%s-kek" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.optOutKeySecret" -}}
+{{- .Values.secrets.optOutKey.existingSecret | default (printf "%s-opt-out-key" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.carrierKeysSecret" -}}
+{{- .Values.secrets.carrierKeys.existingSecret | default (printf "%s-carrier-keys" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.carrierTlsSecret" -}}
+{{- .Values.secrets.carrierTls.existingSecret | default (printf "%s-carrier-tls" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.signingKeySecret" -}}
+{{- .Values.secrets.signingKey.existingSecret | default (printf "%s-signing-key" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.simulatorPskSecret" -}}
+{{- .Values.secrets.simulatorPsk.existingSecret | default (printf "%s-simulator-psk" (include "anshim.fullname" .)) }}
+{{- end }}
+{{- define "anshim.simulatorTlsSecret" -}}
+{{- .Values.secrets.simulatorTls.existingSecret | default (printf "%s-simulator-tls" (include "anshim.fullname" .)) }}
+{{- end }}
+
+{{/* Each simulated carrier's port (simulator/src: one gRPC server a carrier). */}}
+{{- define "anshim.carrierPorts" -}}
+{{- toJson (dict "skt" 50051 "kt" 50052 "lguplus" 50053 "kakao" 50054 "rcs" 50055 "push" 50056) }}
+{{- end }}
+
+{{- define "anshim.simulatorHost" -}}
+{{- printf "%s-simulator.%s.svc" (include "anshim.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* The carriers the workers reach, as a JSON list of {id, address}. */}}
+{{- define "anshim.fleetCarriers" -}}
+{{- $carriers := list }}
+{{- if .Values.fleet.carriers }}
+{{- $carriers = .Values.fleet.carriers }}
+{{- else if .Values.simulators.enabled }}
+{{- $ports := include "anshim.carrierPorts" . | fromJson }}
+{{- range .Values.simulators.carriers }}
+{{- $carriers = append $carriers (dict "id" . "address" (printf "%s:%v" (include "anshim.simulatorHost" $) (index $ports .))) }}
+{{- end }}
+{{- end }}
+{{- toJson $carriers }}
+{{- end }}
+
+{{/* Distinct ports of host:port addresses: (list "a:1" "b:1") → [1]. */}}
+{{- define "anshim.portsOf" -}}
+{{- $ports := list }}
+{{- range . }}
+{{- $ports = append $ports (splitList ":" . | last | atoi) }}
+{{- end }}
+{{- toJson ($ports | uniq) }}
+{{- end }}
+
+{{/*
+Hex → raw bytes (a Go string), for key derivations Sprig has no function for: each byte is
+percent-encoded and url.Parse decodes the path. charts/src tests it on all 256 byte values.
+*/}}
+{{- define "anshim.hexToBytes" -}}
+{{- (urlParse (printf "x:///%s" (regexReplaceAll "([0-9a-fA-F]{2})" . "%${1}"))).path | trimPrefix "/" }}
+{{- end }}
+
+{{/*
+The workers' keys.json for simulated carriers, derived from the simulators' pre-shared secret
+exactly as core/src/carrier-keys.ts does (carrierKeyFromFleetSecret):
+  material = SHA-256(psk ‖ "|" ‖ carrier), id = "<carrier>:psk:" + SHA-256("psk|" ‖ material)[:16 hex].
+Argument: (dict "psk" <raw psk bytes> "carriers" <list>).
+*/}}
+{{- define "anshim.simulatorCarrierKeys" -}}
+{{- $psk := .psk }}
+{{- $keys := list }}
+{{- range .carriers }}
+{{- $material := sha256sum (printf "%s|%s" $psk .) }}
+{{- $fingerprint := sha256sum (printf "psk|%s" (include "anshim.hexToBytes" $material)) | trunc 16 }}
+{{- $keys = append $keys (dict "carrier" . "id" (printf "%s:psk:%s" . $fingerprint) "materialHex" $material) }}
+{{- end }}
+{{- toJson $keys }}
+{{- end }}
+
+{{/* NetworkPolicy egress rules shared by the components. */}}
+{{- define "anshim.egressDns" -}}
+- to:
+    {{- toYaml .Values.networkPolicy.dns.to | nindent 4 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end }}
+
+{{- define "anshim.egressKafka" -}}
+{{- $ports := .Values.networkPolicy.kafka.ports | default (include "anshim.portsOf" .Values.kafka.brokers | fromJsonArray) -}}
+- ports:
+    {{- range $ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with .Values.networkPolicy.kafka.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+The API server's addresses: from the values, else the `kubernetes` Service's EndpointSlice (read
+at install; `helm template` cannot, and then any address on the API server ports is allowed).
+*/}}
+{{- define "anshim.egressApiServer" -}}
+{{- $to := .Values.networkPolicy.apiServer.to }}
+{{- $ports := list }}
+{{- range .Values.networkPolicy.apiServer.ports }}
+{{- $ports = append $ports (int64 .) }}
+{{- end }}
+{{- if not $to }}
+{{- range (lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "").items }}
+{{- if eq (index (.metadata.labels | default dict) "kubernetes.io/service-name") "kubernetes" }}
+{{- range .endpoints }}
+{{- range .addresses }}
+{{- $to = append $to (dict "ipBlock" (dict "cidr" (printf "%s/%s" . (ternary "128" "32" (contains ":" .))))) }}
+{{- end }}
+{{- end }}
+{{- range .ports }}
+{{- $ports = append $ports (int64 .port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+- ports:
+    {{- range ($ports | uniq) }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with $to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}

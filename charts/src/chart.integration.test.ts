@@ -1,0 +1,472 @@
+// The Helm chart against the real helm binary and the local stack's real API server: lint,
+// schema, server-side dry runs under the restricted Pod Security profile, the generated keys,
+// and a real install whose RBAC carries the real operator process through a campaign.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { LocalKekProvider, carrierKeyFromFleetSecret } from '@anshim/core';
+import { VERSIONS, repoRoot, requireStack } from '@anshim/stack';
+import type { MessagingCampaign } from '../../operator/src/campaign.ts';
+import type { MessagingFleet } from '../../operator/src/fleet.ts';
+import {
+  CRDS,
+  CRD_DIR,
+  createNamespace,
+  deleteCampaigns,
+  eventually,
+  installCrds,
+  kubectl,
+  startOperator,
+  type OperatorProcess,
+  type TestKek,
+} from '../../operator/src/test-harness.ts';
+import { workerDeploymentFor } from '../../operator/src/workers.ts';
+
+const CHART = join(repoRoot, 'charts/anshim');
+const PRODUCTION = join(repoRoot, 'charts/examples/values-production.yaml');
+const RELEASE = 'anshim';
+const KUBE_VERSION = ['--kube-version', VERSIONS.kubernetes];
+
+// Rendered and fetched objects are checked field by field: typed as JSON, not as API models.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Json;
+  data?: Record<string, string>;
+};
+
+function run(tool: string, args: string[], input?: string): { ok: boolean; out: string; err: string } {
+  const r = spawnSync(tool, args, {
+    env: { ...process.env, KUBECONFIG: requireStack().kubeconfig },
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { ok: r.status === 0, out: r.stdout, err: r.stderr };
+}
+const helm = (args: string[]) => run(requireStack().tools.helm, args);
+const tryKubectl = (args: string[], input?: string) => run(requireStack().tools.kubectl, args, input);
+
+function render(namespace: string, extra: string[] = []): string {
+  const r = helm(['template', RELEASE, CHART, '-n', namespace, ...KUBE_VERSION, ...extra]);
+  assert.ok(r.ok, r.err);
+  return r.out;
+}
+const manifests = (yaml: string): Manifest[] =>
+  parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+const secretData = (docs: Manifest[], name: string): Record<string, Buffer> => {
+  const s = docs.find((d) => d.kind === 'Secret' && d.metadata.name === name);
+  assert.ok(s, `rendered Secret ${name}`);
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+};
+
+/** Pod templates of the rendered workloads, by workload name. */
+function podSpecs(docs: Manifest[]): Map<string, Json> {
+  const pods = new Map<string, Json>();
+  for (const d of docs)
+    if (['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(d.kind))
+      pods.set(`${d.kind}/${d.metadata.name}`, d.spec.template.spec);
+  return pods;
+}
+
+const ALLOWED_VOLUMES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
+
+/** What the restricted Pod Security profile (and our own bar: read-only roots, resources) refuses. */
+function restrictedViolations(pod: Json): string[] {
+  const out: string[] = [];
+  const podCtx = pod.securityContext ?? {};
+  for (const host of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[host]) out.push(host);
+  for (const v of pod.volumes ?? []) {
+    const type = Object.keys(v).find((k) => k !== 'name');
+    if (!type || !ALLOWED_VOLUMES.includes(type)) out.push(`volume ${v.name}: ${type}`);
+  }
+  const containers = [...(pod.initContainers ?? []), ...pod.containers];
+  if (containers.length === 0) out.push('no containers');
+  for (const c of containers) {
+    const ctx = c.securityContext ?? {};
+    const where = `container ${c.name}`;
+    if ((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot`);
+    if ((ctx.runAsUser ?? podCtx.runAsUser) === 0) out.push(`${where}: runAsUser 0`);
+    if ((ctx.seccompProfile ?? podCtx.seccompProfile)?.type !== 'RuntimeDefault') out.push(`${where}: seccomp`);
+    if (ctx.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation`);
+    if (ctx.privileged) out.push(`${where}: privileged`);
+    if (!ctx.capabilities?.drop?.includes('ALL')) out.push(`${where}: capabilities.drop ALL`);
+    if ((ctx.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE')) out.push(`${where}: adds`);
+    if (ctx.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem`);
+    for (const kind of ['requests', 'limits'])
+      for (const r of ['cpu', 'memory']) if (!c.resources?.[kind]?.[r]) out.push(`${where}: resources.${kind}.${r}`);
+    for (const p of c.ports ?? []) if (p.hostPort) out.push(`${where}: hostPort`);
+  }
+  return out;
+}
+
+/** Restricted, enforced: the namespace admits no pod that breaks the profile. */
+function restrictedNamespace(prefix: string): string {
+  const ns = createNamespace(prefix);
+  kubectl([
+    'label',
+    'namespace',
+    ns,
+    'pod-security.kubernetes.io/enforce=restricted',
+    'pod-security.kubernetes.io/warn=restricted',
+    'pod-security.kubernetes.io/audit=restricted',
+  ]);
+  return ns;
+}
+
+/** The API server's PodSecurity admission judges a pod made from the template (dry run). */
+function admitPod(namespace: string, name: string, spec: unknown): { ok: boolean; err: string } {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec };
+  return tryKubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pod));
+}
+
+function exampleCampaign(namespace: string): MessagingCampaign {
+  const mc = parse(readFileSync(join(repoRoot, 'examples/campaign.yaml'), 'utf8')) as MessagingCampaign;
+  mc.metadata.namespace = namespace;
+  mc.metadata.uid = 'u-chart';
+  return mc;
+}
+
+describe('the anshim Helm chart', () => {
+  let ns: string;
+  const cleanups: Array<() => void | Promise<void>> = [];
+
+  before(() => {
+    installCrds();
+    ns = restrictedNamespace('chart');
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  test('helm lint --strict passes with the default and the production values', () => {
+    for (const extra of [[], ['-f', PRODUCTION]]) {
+      const r = helm(['lint', '--strict', ...KUBE_VERSION, CHART, ...extra]);
+      assert.ok(r.ok, `helm lint ${extra.join(' ')}:\n${r.out}${r.err}`);
+      assert.match(r.out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  test('the CRDs in the chart are the files the operator tests apply', () => {
+    assert.deepEqual(
+      CRDS.map((f) => f.slice(CRD_DIR.length + 1)).sort(),
+      readdirSync(join(CHART, 'crds')).sort(),
+      "the operator's test harness applies exactly the chart's crds/",
+    );
+    assert.equal(CRD_DIR, join(CHART, 'crds'));
+    assert.ok(!existsSync(join(repoRoot, 'operator/crds')), 'no second copy');
+    // What helm installs (crds/ verbatim) is byte for byte what the tests apply.
+    const shown = helm(['show', 'crds', CHART]);
+    assert.ok(shown.ok, shown.err);
+    for (const crd of CRDS) assert.ok(shown.out.includes(readFileSync(crd, 'utf8')), crd);
+  });
+
+  test('values.schema.json refuses bad values with the reason', () => {
+    const refused = (args: string[], reason: RegExp) => {
+      const r = helm(['template', RELEASE, CHART, '-n', ns, ...KUBE_VERSION, ...args]);
+      assert.ok(!r.ok, `helm template ${args.join(' ')} should fail`);
+      assert.match(r.err, /values don't meet the specifications of the schema/);
+      assert.match(r.err, reason);
+    };
+    refused(['--set', 'operator.replicaCount=-1'], /\/operator\/replicaCount': minimum/);
+    refused(['--set', 'gateway.replicaCount=-2'], /\/gateway\/replicaCount': minimum/);
+    refused(['--set', 'fleet.scaling.classes.urgent.maxReplicas=3'], /additional properties 'urgent' not allowed/);
+    refused(['--set', 'fleet.scaling.classes.bulk.minReplicas=-1'], /\/fleet\/scaling\/classes\/bulk\/minReplicas/);
+    refused(['--set', 'kafka.brokers[0]=kafka'], /\/kafka\/brokers\/0': 'kafka' does not match pattern/);
+    refused(['--set', 'operator.scope=Everywhere'], /\/operator\/scope/);
+    refused(['--set', 'fleet.image.tag=latest'], /\/fleet\/image\/tag/);
+    refused(['--set', 'simulators.enabled=false'], /\/secrets\/carrierKeys\/existingSecret': minLength/);
+    // And an install is refused before anything reaches the cluster.
+    const install = helm(['install', 'refused', CHART, '-n', ns, '--set', 'operator.replicaCount=-1']);
+    assert.ok(!install.ok);
+    assert.match(install.err, /\/operator\/replicaCount': minimum/);
+  });
+
+  for (const [label, extra] of [
+    ['default', []],
+    ['production', ['-f', PRODUCTION]],
+  ] as const) {
+    test(`${label} values: every pod is restricted, and the API server accepts the rendered chart`, () => {
+      const yaml = render(ns, [...extra]);
+      const docs = manifests(yaml);
+      const pods = podSpecs(docs);
+      const expected =
+        label === 'default'
+          ? ['Deployment/anshim-operator', 'Deployment/anshim-gateway', 'Deployment/anshim-simulator']
+          : ['Deployment/anshim-operator', 'Deployment/anshim-gateway'];
+      assert.deepEqual([...pods.keys()].sort(), expected.sort());
+
+      // The workers' pods are built by the operator from the rendered fleet: the same bar for them.
+      const fleet = docs.find((d) => d.kind === 'MessagingFleet') as unknown as MessagingFleet;
+      assert.ok(fleet, 'a MessagingFleet');
+      assert.equal(fleet.metadata.name, 'default');
+      const worker = workerDeploymentFor(exampleCampaign(ns), fleet, 1, 'h');
+      pods.set('Deployment/anshim-worker-weekend-promo', worker.spec!.template.spec);
+
+      for (const [name, pod] of pods) {
+        assert.deepEqual(restrictedViolations(pod), [], name);
+        const admitted = admitPod(ns, `probe-${name.split('/')[1]}`, pod);
+        assert.ok(admitted.ok, `${name} refused by PodSecurity admission: ${admitted.err}`);
+      }
+
+      const applied = tryKubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], yaml);
+      assert.ok(applied.ok, applied.err);
+      assert.doesNotMatch(applied.err, /Warning/, 'no PodSecurity or deprecation warnings');
+      assert.equal(applied.out.trim().split('\n').length, docs.length);
+      if (label === 'production') {
+        assert.ok(!docs.some((d) => d.kind === 'Secret'), 'production keys come from existing Secrets only');
+        assert.ok(!docs.some((d) => d.metadata.name.includes('simulator')));
+      }
+    });
+  }
+
+  test('PodSecurity admission is really enforced in the test namespace (a negative control)', () => {
+    const pod = podSpecs(manifests(render(ns))).get('Deployment/anshim-operator');
+    pod.containers[0].securityContext.allowPrivilegeEscalation = true;
+    const r = admitPod(ns, 'probe-escalating', pod);
+    assert.ok(!r.ok);
+    assert.match(r.err, /violates PodSecurity "restricted/);
+  });
+
+  test('the generated keys are what the operator, the workers and the simulators read', () => {
+    const docs = manifests(render(ns));
+    const kek = secretData(docs, 'anshim-kek');
+    assert.match(kek.kek!.toString(), /^[0-9a-f]{64}$/);
+    assert.match(kek.id!.toString(), /^kek-[0-9a-f]{12}$/);
+    new LocalKekProvider(kek.id!.toString(), Buffer.from(kek.kek!.toString(), 'hex'));
+    assert.equal(createPrivateKey(secretData(docs, 'anshim-signing-key')['key.pem']!).asymmetricKeyType, 'ed25519');
+
+    // keys.json: derived from the simulators' secret exactly as core derives it on both ends.
+    const psk = Buffer.from(secretData(docs, 'anshim-simulator-psk').psk!.toString(), 'hex');
+    assert.equal(psk.length, 32);
+    const keys = JSON.parse(secretData(docs, 'anshim-carrier-keys')['keys.json']!.toString()) as Array<{
+      carrier: string;
+      id: string;
+      materialHex: string;
+    }>;
+    assert.deepEqual(
+      keys.map((k) => k.carrier),
+      ['skt', 'kt', 'lguplus', 'kakao'],
+    );
+    for (const k of keys) {
+      const expected = carrierKeyFromFleetSecret(k.carrier, psk);
+      assert.equal(k.id, expected.id);
+      assert.equal(k.materialHex, expected.material.toString('hex'));
+    }
+
+    // mTLS: one CA signs the simulators' server certificate (for their Service name) and the workers' client one.
+    const client = secretData(docs, 'anshim-carrier-tls');
+    const server = secretData(docs, 'anshim-simulator-tls');
+    const ca = new X509Certificate(client['ca.crt']!);
+    assert.ok(ca.ca);
+    const serverCert = new X509Certificate(server['tls.crt']!);
+    assert.ok(serverCert.verify(ca.publicKey));
+    assert.equal(serverCert.checkHost(`anshim-simulator.${ns}.svc`), `anshim-simulator.${ns}.svc`);
+    assert.ok(new X509Certificate(client['tls.crt']!).verify(ca.publicKey));
+    assert.ok(serverCert.checkPrivateKey(createPrivateKey(server['tls.key']!)));
+    const fleet = docs.find((d) => d.kind === 'MessagingFleet')!;
+    for (const c of fleet.spec.carriers as Array<{ address: string }>)
+      assert.ok(serverCert.checkHost(c.address.split(':')[0]!), c.address);
+  });
+
+  test('hex → bytes, the helper behind the key derivation, round-trips all 256 byte values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anshim-chart-hex-'));
+    mkdirSync(join(dir, 'templates'));
+    writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: probe\nversion: 0.1.0\n');
+    cpSync(join(CHART, 'templates/_helpers.tpl'), join(dir, 'templates/_helpers.tpl'));
+    writeFileSync(
+      join(dir, 'templates/probe.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n' +
+        '  hex: {{ printf "%x" (include "anshim.hexToBytes" .Values.hex) | quote }}\n',
+    );
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const hex of [all.toString('hex'), all.toString('hex').toUpperCase()]) {
+      const r = helm(['template', 'probe', dir, '--set', `hex=${hex}`]);
+      assert.ok(r.ok, r.err);
+      assert.equal((parse(r.out) as Manifest).data!.hex, hex.toLowerCase());
+    }
+  });
+
+  describe('installed for real', () => {
+    let release: string;
+    let operator: OperatorProcess | undefined;
+    const sliceName = `anshim-chart-test-${process.pid}`;
+
+    before(() => {
+      release = restrictedNamespace('chart-install');
+      // The stack's API server keeps no endpoints for the `kubernetes` Service: stand one in, so the
+      // NetworkPolicy's API server peers come from the lookup at install.
+      kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: sliceName, namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: ['10.255.0.7'] }],
+          ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+        }),
+      );
+      cleanups.push(() => void tryKubectl(['delete', 'endpointslice', sliceName, '-n', 'default']));
+      const brokers = requireStack().kafka.brokers.join(',');
+      const r = helm(['install', RELEASE, CHART, '-n', release, '--set', `kafka.brokers={${brokers}}`]);
+      assert.ok(r.ok, r.err);
+      assert.match(r.out, /pod-security.kubernetes.io\/enforce=restricted/, 'NOTES name the namespace label');
+      assert.match(r.out, /get mc -w/);
+      cleanups.push(() => void helm(['uninstall', RELEASE, '-n', release]));
+    });
+
+    after(async () => {
+      if (operator) {
+        operator.child.kill('SIGTERM');
+        await operator.exited;
+      }
+    });
+
+    test("the NetworkPolicies reach the API server at the `kubernetes` Service's endpoints", () => {
+      const policy = JSON.parse(kubectl(['get', 'networkpolicy', 'anshim-operator', '-n', release, '-o', 'json']));
+      const apiRule = policy.spec.egress.find((r: { ports: Array<{ port: number }> }) =>
+        r.ports.some((p) => p.port === 6443),
+      );
+      assert.deepEqual(apiRule.to, [{ ipBlock: { cidr: '10.255.0.7/32' } }]);
+    });
+
+    test("the operator's ServiceAccount may do what the operator does, and no more", () => {
+      const sa = `system:serviceaccount:${release}:anshim-operator`;
+      const can = (verb: string, resource: string, namespace = release) =>
+        tryKubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', sa]).out.trim() === 'yes';
+      for (const [verb, resource] of [
+        ['watch', 'messagingcampaigns.messaging.anshim.io'],
+        ['patch', 'messagingcampaigns.messaging.anshim.io/status'],
+        ['get', 'messagingfleets.messaging.anshim.io'],
+        ['update', 'secrets'],
+        ['create', 'deployments.apps'],
+        ['create', 'configmaps'],
+        ['create', 'events'],
+        ['create', 'leases.coordination.k8s.io'],
+        ['update', 'leases.coordination.k8s.io/anshim-operator'],
+      ])
+        assert.ok(can(verb!, resource!), `${verb} ${resource}`);
+      for (const [verb, resource, namespace] of [
+        ['list', 'secrets', release],
+        ['watch', 'secrets', release],
+        ['get', 'secrets', 'default'],
+        ['create', 'messagingcampaigns.messaging.anshim.io', release],
+        ['update', 'leases.coordination.k8s.io/someone-else', release],
+        ['create', 'pods', release],
+        ['list', 'messagingcampaigns.messaging.anshim.io', 'default'],
+      ])
+        assert.ok(!can(verb!, resource!, namespace), `must not ${verb} ${resource} in ${namespace}`);
+      const worker = `system:serviceaccount:${release}:anshim-worker`;
+      assert.equal(tryKubectl(['auth', 'can-i', 'get', 'secrets', '-n', release, '--as', worker]).out.trim(), 'no');
+    });
+
+    test("with the chart's RBAC, keys and fleet the operator provisions a campaign and shreds it", async () => {
+      // The operator process, as its pod runs it: the chart's KEK and signing key, the chart's ServiceAccount.
+      const dir = mkdtempSync(join(tmpdir(), 'anshim-chart-op-'));
+      const secret = (name: string, key: string) =>
+        Buffer.from(
+          kubectl(['get', 'secret', name, '-n', release, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`]),
+          'base64',
+        );
+      const material = Buffer.from(secret('anshim-kek', 'kek').toString(), 'hex');
+      const kek: TestKek = {
+        dir,
+        file: join(dir, 'kek'),
+        id: secret('anshim-kek', 'id').toString(),
+        provider: new LocalKekProvider(secret('anshim-kek', 'id').toString(), material),
+      };
+      writeFileSync(kek.file, material.toString('hex'), { mode: 0o600 });
+      mkdirSync(join(dir, 'signing'));
+      writeFileSync(join(dir, 'signing', 'key.pem'), secret('anshim-signing-key', 'key.pem'), { mode: 0o600 });
+      const kubeconfig = join(dir, 'kubeconfig');
+      const admin = readFileSync(requireStack().kubeconfig, 'utf8');
+      assert.match(admin, /\n {4}client-key:/);
+      writeFileSync(
+        kubeconfig,
+        admin.replace(
+          /\n {4}client-key:/,
+          `\n    as: system:serviceaccount:${release}:anshim-operator\n    client-key:`,
+        ),
+      );
+      operator = startOperator('chart-operator-0', release, kek, { kubeconfig });
+
+      kubectl(['apply', '-n', release, '-f', join(repoRoot, 'examples/campaign.yaml')]);
+      await eventually(
+        'the campaign provisioned by the chart-permissioned operator',
+        async () => {
+          const mc = JSON.parse(kubectl(['get', 'mc', 'weekend-promo', '-n', release, '-o', 'json']));
+          const ready = (t: string) => mc.status?.conditions?.some((c: Json) => c.type === t && c.status === 'True');
+          return ready('TopicsReady') && ready('WorkersReady') && mc.status.keyId ? true : undefined;
+        },
+        60_000,
+      );
+      const deployment = JSON.parse(
+        kubectl(['get', 'deployment', 'anshim-worker-weekend-promo', '-n', release, '-o', 'json']),
+      );
+      const pod = deployment.spec.template.spec;
+      assert.equal(pod.serviceAccountName, 'anshim-worker');
+      assert.deepEqual(pod.volumes.map((v: { secret: { secretName: string } }) => v.secret.secretName).sort(), [
+        'anshim-carrier-keys',
+        'anshim-carrier-tls',
+        'anshim-kek',
+        'anshim-opt-out-key',
+        'anshim-worker-weekend-promo',
+      ]);
+      assert.deepEqual(restrictedViolations(pod), []);
+      const admitted = admitPod(release, 'probe-worker', pod);
+      assert.ok(admitted.ok, admitted.err);
+
+      await deleteCampaigns(release);
+      const certificate = JSON.parse(
+        kubectl(['get', 'configmap', 'anshim-destruction-weekend-promo', '-n', release, '-o', 'json']),
+      );
+      assert.match(certificate.data['certificate.json'], /anshim-operator@/);
+      const dek = JSON.parse(kubectl(['get', 'secret', 'anshim-dek-weekend-promo', '-n', release, '-o', 'json']));
+      assert.equal(dek.data, undefined, 'the wrapped data key is shredded');
+      const log = readFileSync(operator.logFile, 'utf8');
+      assert.doesNotMatch(log, /forbidden/i, 'no request of the operator was refused');
+      assert.match(log, /became leader/);
+    });
+
+    test('upgrades keep every generated key; uninstall keeps the KEK and the signing key', () => {
+      const generated = [
+        'anshim-kek',
+        'anshim-signing-key',
+        'anshim-simulator-psk',
+        'anshim-carrier-keys',
+        'anshim-carrier-tls',
+        'anshim-simulator-tls',
+      ];
+      const read = () => generated.map((s) => kubectl(['get', 'secret', s, '-n', release, '-o', 'jsonpath={.data}']));
+      const before = read();
+      const r = helm(['upgrade', RELEASE, CHART, '-n', release, '--reuse-values']);
+      assert.ok(r.ok, r.err);
+      assert.deepEqual(read(), before);
+      const gone = helm(['uninstall', RELEASE, '-n', release]);
+      assert.ok(gone.ok, gone.err);
+      const left = kubectl(['get', 'secrets', '-n', release, '-l', 'app.kubernetes.io/instance=anshim', '-o', 'name']);
+      assert.deepEqual(left.trim().split('\n').sort(), ['secret/anshim-kek', 'secret/anshim-opt-out-key', 'secret/anshim-signing-key']);
+    });
+  });
+});
