@@ -151,7 +151,7 @@ test(
       {
         phone: CANARY.dashed,
         name: CANARY.name,
-        vars: { store: '강남점' },
+        vars: { 매장: '강남점' },
         consent: { advertising: true, night: true },
       },
     ];
