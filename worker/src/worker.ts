@@ -11,6 +11,7 @@ import { ProgressCounters, type CampaignProgress } from './progress.ts';
 import { ReportsPump } from './reports.ts';
 import { BatchingSink } from './sink.ts';
 import { CAMPAIGN_HEADER, TOPICS } from './topics.ts';
+import { observePool, traceBatch } from './telemetry.ts';
 
 export interface CarrierEndpoint {
   address: string;
@@ -61,6 +62,7 @@ export class MessagingWorker {
   private pumps: ReportsPump[] = [];
   private progressTimer: NodeJS.Timeout | undefined;
   private sink: BatchingSink | undefined;
+  private poolGauges: { close(): void } | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -87,6 +89,7 @@ export class MessagingWorker {
     await this.producer.connect();
     this.sink = new BatchingSink(this.producer);
     this.pool = new PreparePool({ threads: c.poolThreads });
+    this.poolGauges = observePool(this.pool);
     for (const [carrier, endpoint] of Object.entries(c.carriers) as Array<[CarrierId, CarrierEndpoint]>) {
       this.links.set(carrier, new CarrierLink({ carrier, address: endpoint.address, credentials, serverName }));
       if (c.followReports !== false) {
@@ -152,10 +155,12 @@ export class MessagingWorker {
         // batch's offset is resolved only when every chunk in it is final.
         const chunks: KafkaMessage[][] = [];
         for (let i = 0; i < batch.messages.length; i += chunkSize) chunks.push(batch.messages.slice(i, i + chunkSize));
-        await Promise.all(
-          chunks.map((chunk) =>
-            Promise.all(
-              [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+        await traceBatch(batch, c.groupId, () =>
+          Promise.all(
+            chunks.map((chunk) =>
+              Promise.all(
+                [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+              ),
             ),
           ),
         );
@@ -196,6 +201,7 @@ export class MessagingWorker {
     this.publishProgress();
     await this.sink?.flush().catch((err: Error) => this.log.error({ err: err.message }, 'final flush failed'));
     for (const link of this.links.values()) link.close();
+    this.poolGauges?.close();
     await this.pool?.close();
     await this.producer?.disconnect();
     this.log.info({ workerId: this.config.workerId }, 'worker stopped');

@@ -1,0 +1,148 @@
+// The worker's metrics and spans. Instrumented code calls these one-liners; they use the
+// OpenTelemetry API, which is a no-op until the process calls startTelemetry (main.ts).
+// Labels are campaign, channel, carrier, result and reason: never a number or a name.
+import { metrics, trace } from '@opentelemetry/api';
+import type { KafkaMessage } from 'kafkajs';
+import { CARRIER_GATEWAY_SERVICE_NAME, Channel, ResultCode } from '@anshim/proto';
+import type { CarrierId } from '@anshim/core';
+import {
+  ATTR,
+  batchParent,
+  grpcSpan,
+  hotCounter,
+  hotHistogram,
+  inSpan,
+  kafkaProcessSpan,
+  observedGauge,
+} from '@anshim/telemetry';
+import type { DispatchOutcome } from './dispatcher.ts';
+import type { PreparePool } from './pool.ts';
+import type { PreparedMessage } from './prepare.ts';
+import { CAMPAIGN_HEADER } from './topics.ts';
+
+const SCOPE = '@anshim/worker';
+// A proxy: it becomes the real tracer once startTelemetry registers a provider.
+const tracer = trace.getTracer(SCOPE);
+
+/** Produce→ack latency buckets (seconds): transactional sends sit at the low end, drained backlogs at the high. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+const messages = hotCounter('anshim_worker_messages_total', {
+  description:
+    'Carrier answers to submitted messages: ACCEPTED, DUPLICATE (a replay the carrier already had), a rejection ResultCode, or GAVE_UP after retries',
+  labels: ['campaign', 'channel', 'carrier', 'result'],
+});
+const ackLatency = hotHistogram('anshim_worker_ack_latency_seconds', {
+  description: 'From the gateway enqueuing a record to the carrier accepting it',
+  unit: 's',
+  labels: ['campaign', 'channel', 'carrier'],
+  buckets: LATENCY_BUCKETS,
+});
+const consumed = hotCounter('anshim_worker_records_consumed_total', {
+  description: 'Campaign records taken from Kafka (rate() of it is the worker throughput)',
+  labels: ['campaign'],
+});
+const fallbacks = hotCounter('anshim_worker_fallbacks_total', {
+  description: 'Messages re-sent on the next channel of the fallback chain, by the channel that refused and why',
+  labels: ['campaign', 'channel', 'result'],
+});
+const deadLetters = hotCounter('anshim_worker_dead_letters_total', {
+  description: 'Records written to the dead-letter topic, by reason',
+  labels: ['campaign', 'reason'],
+});
+const reports = hotCounter('anshim_worker_delivery_reports_total', {
+  description: 'Final delivery results reported by carriers, by ResultCode',
+  labels: ['campaign', 'channel', 'carrier', 'result'],
+});
+
+const channelName = (c: Channel): string => Channel[c] ?? 'CHANNEL_UNSPECIFIED';
+const resultName = (r: ResultCode): string => ResultCode[r] ?? 'RESULT_UNSPECIFIED';
+
+export const recordConsumed = (campaignId: string, n: number): void => consumed.add(n, { campaign: campaignId });
+
+export const recordDeadLetter = (campaignId: string, reason: string): void =>
+  deadLetters.add(1, { campaign: campaignId, reason });
+
+/** One message's dispatch outcome; `fallsBack` when it will be re-sent on the next channel. */
+export function recordDispatch(
+  msg: PreparedMessage,
+  outcome: DispatchOutcome,
+  ackedAtMs: number,
+  fallsBack: boolean,
+): void {
+  const channel = channelName(msg.channel);
+  const base = { campaign: msg.campaignId, channel, carrier: msg.carrier };
+  if (outcome.kind === 'accepted') {
+    messages.add(1, { ...base, result: outcome.duplicate ? 'DUPLICATE' : 'ACCEPTED' });
+    if (msg.enqueuedAtMs > 0) ackLatency.record(Math.max(0, ackedAtMs - msg.enqueuedAtMs) / 1000, base);
+  } else if (outcome.kind === 'rejected') {
+    const result = resultName(outcome.result);
+    messages.add(1, { ...base, result });
+    if (fallsBack) fallbacks.add(1, { campaign: msg.campaignId, channel, result });
+  } else messages.add(1, { ...base, result: 'GAVE_UP' });
+}
+
+export function recordReport(r: { campaignId: string; channel: Channel; carrier: string; result: ResultCode }): void {
+  reports.add(1, {
+    campaign: r.campaignId,
+    channel: channelName(r.channel),
+    carrier: r.carrier,
+    result: resultName(r.result),
+  });
+}
+
+/** Pool gauges, read at each scrape; close() when the pool goes. */
+export function observePool(pool: PreparePool): { close(): void } {
+  const meter = metrics.getMeter(SCOPE);
+  const gauges = [
+    observedGauge(
+      meter,
+      'anshim_worker_pool_utilization',
+      { description: 'Share of the piscina pool’s capacity spent running tasks (0–1)' },
+      () => pool.utilization,
+    ),
+    observedGauge(
+      meter,
+      'anshim_worker_pool_queue_size',
+      { description: 'Chunks waiting for a pool thread' },
+      () => pool.queueSize,
+    ),
+    observedGauge(meter, 'anshim_worker_pool_threads', { description: 'Pool threads' }, () => pool.threads),
+  ];
+  return { close: () => gauges.forEach((g) => g.close()) };
+}
+
+/**
+ * A `process` span around one fetched Kafka batch, child of the producer's span when the
+ * records carry one traceparent, linked to each when they carry several.
+ */
+export function traceBatch<T>(
+  batch: { topic: string; partition: number; messages: KafkaMessage[] },
+  consumerGroup: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { parent, links } = batchParent(batch.messages);
+  const campaign = batch.messages[0]?.headers?.[CAMPAIGN_HEADER]?.toString();
+  const spec = kafkaProcessSpan({
+    topic: batch.topic,
+    partition: batch.partition,
+    messageCount: batch.messages.length,
+    consumerGroup,
+    extra: campaign ? { [ATTR.campaign]: campaign } : {},
+  });
+  return inSpan(tracer, spec, fn, { parent, links });
+}
+
+/** A client span around one SubmitRequest to a carrier (RPC conventions). */
+export function traceCarrierSubmit<T>(
+  carrier: CarrierId,
+  address: string,
+  count: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const spec = grpcSpan('client', CARRIER_GATEWAY_SERVICE_NAME, 'Submit', address, {
+    [ATTR.carrier]: carrier,
+    [ATTR.carrierBatchCount]: count,
+  });
+  return inSpan(tracer, spec, fn);
+}
