@@ -12,6 +12,7 @@ import { KubernetesKeyStore } from './key-store.ts';
 import { LeaderElector } from './leader.ts';
 import { ProgressFeed } from './progress-feed.ts';
 import { CampaignReconciler } from './reconciler.ts';
+import { OperatorMetrics } from './telemetry.ts';
 
 export interface OperatorConfig {
   kc: k8s.KubeConfig;
@@ -45,6 +46,7 @@ export class Operator {
   private running:
     { admin: Admin; feed: ProgressFeed; controller: CampaignController; closeAudit: () => Promise<void> } | undefined;
   private transition: Promise<void> = Promise.resolve();
+  private readonly metrics = new OperatorMetrics();
 
   constructor(private readonly cfg: OperatorConfig) {
     this.kafka = new Kafka({
@@ -129,6 +131,7 @@ export class Operator {
       progress: feed,
       events,
       audit,
+      metrics: this.metrics,
       destruction:
         this.cfg.destruction ??
         new SignedCertificateRecorder(
@@ -153,6 +156,7 @@ export class Operator {
   private async standDown(): Promise<void> {
     const r = this.running;
     this.running = undefined;
+    this.metrics.clear();
     if (!r) return;
     await r.controller.stop();
     await r.feed.stop().catch(() => undefined);

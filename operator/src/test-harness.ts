@@ -91,7 +91,13 @@ export interface OperatorProcess {
 }
 
 /** Starts `operator/src/main.ts` as its own process, as a Deployment's pod would run it. */
-export function startOperator(identity: string, namespace: string, kek: TestKek, leaseSeconds = 3): OperatorProcess {
+export function startOperator(
+  identity: string,
+  namespace: string,
+  kek: TestKek,
+  leaseSeconds = 3,
+  env: NodeJS.ProcessEnv = {},
+): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
   const child = spawn(
@@ -121,7 +127,7 @@ export function startOperator(identity: string, namespace: string, kek: TestKek,
       '--certificate-dir',
       join(kek.dir, 'certificates'),
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const log = createWriteStream(logFile);
   child.stdout!.pipe(log);
