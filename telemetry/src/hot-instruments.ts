@@ -42,7 +42,7 @@ abstract class HotInstrument<L extends string, V> {
   }
 
   protected seriesOf(labels: Labels<L>): Series<V> {
-    const id = this.guard.idOf(labels);
+    const { id, attributes } = this.guard.resolve(labels);
     let s = this.series.get(id);
     if (s) return s;
     if (this.series.size >= MAX_SERIES) {
@@ -52,7 +52,7 @@ abstract class HotInstrument<L extends string, V> {
       };
       return this.overflow;
     }
-    s = { attributes: this.guard.attributes(labels), value: this.initial() };
+    s = { attributes, value: this.initial() };
     this.series.set(id, s);
     return s;
   }
@@ -65,13 +65,32 @@ abstract class HotInstrument<L extends string, V> {
   abstract data(start: HrTime, end: HrTime): MetricData;
 }
 
-class HotCounter<L extends string> extends HotInstrument<L, { n: number }> implements GuardedCounter<L> {
+/** A counter with some series bound ahead: adding to a bound series is a field increment. */
+export interface HotCounter<L extends string> extends GuardedCounter<L> {
+  bind(labels: Labels<L>): { add(value: number): void };
+}
+
+/** A histogram with some series bound ahead (no lookup per record). */
+export interface HotHistogram<L extends string> extends GuardedHistogram<L> {
+  bind(labels: Labels<L>): { record(value: number): void };
+}
+
+class HotCounterImpl<L extends string> extends HotInstrument<L, { n: number }> implements HotCounter<L> {
   protected initial() {
     return { n: 0 };
   }
 
   add(value: number, labels: Labels<L>): void {
     if (value > 0) this.seriesOf(labels).value.n += value;
+  }
+
+  bind(labels: Labels<L>): { add(value: number): void } {
+    const v = this.seriesOf(labels).value;
+    return {
+      add: (value) => {
+        if (value > 0) v.n += value;
+      },
+    };
   }
 
   data(startTime: HrTime, endTime: HrTime): MetricData {
@@ -98,7 +117,7 @@ interface HistogramState {
   max: number;
 }
 
-class HotHistogram<L extends string> extends HotInstrument<L, HistogramState> implements GuardedHistogram<L> {
+class HotHistogramImpl<L extends string> extends HotInstrument<L, HistogramState> implements HotHistogram<L> {
   constructor(
     name: string,
     spec: InstrumentSpec<L>,
@@ -118,8 +137,16 @@ class HotHistogram<L extends string> extends HotInstrument<L, HistogramState> im
   }
 
   record(value: number, labels: Labels<L>): void {
-    if (!Number.isFinite(value)) return;
+    this.recordInto(this.seriesOf(labels).value, value);
+  }
+
+  bind(labels: Labels<L>): { record(value: number): void } {
     const h = this.seriesOf(labels).value;
+    return { record: (value) => this.recordInto(h, value) };
+  }
+
+  private recordInto(h: HistogramState, value: number): void {
+    if (!Number.isFinite(value)) return;
     // Buckets are inclusive upper bounds, as Prometheus' `le`.
     let i = 0;
     while (i < this.boundaries.length && value > this.boundaries[i]!) i++;
@@ -178,16 +205,16 @@ function register<T extends HotInstrument<string, unknown>>(
 }
 
 /** A counter for per-message paths; cumulative for the life of the process. */
-export function hotCounter<L extends string>(name: string, spec: InstrumentSpec<L>): GuardedCounter<L> {
-  return register(name, spec.labels, HotCounter, () => new HotCounter(name, spec));
+export function hotCounter<L extends string>(name: string, spec: InstrumentSpec<L>): HotCounter<L> {
+  return register(name, spec.labels, HotCounterImpl, () => new HotCounterImpl(name, spec));
 }
 
 /** A histogram for per-message paths (explicit buckets, inclusive upper bounds). */
 export function hotHistogram<L extends string>(
   name: string,
   spec: InstrumentSpec<L> & { buckets: number[] },
-): GuardedHistogram<L> {
-  return register(name, spec.labels, HotHistogram, () => new HotHistogram(name, spec, spec.buckets));
+): HotHistogram<L> {
+  return register(name, spec.labels, HotHistogramImpl, () => new HotHistogramImpl(name, spec, spec.buckets));
 }
 
 /** Hands every hot instrument to a metric reader at collection time. */

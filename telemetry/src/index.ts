@@ -33,7 +33,7 @@ export {
   type GuardedGauge,
   type Labels,
 } from './instruments.ts';
-export { hotCounter, hotHistogram } from './hot-instruments.ts';
+export { hotCounter, hotHistogram, type HotCounter, type HotHistogram } from './hot-instruments.ts';
 export {
   GuardedSpanExporter,
   JsonLinesSpanExporter,

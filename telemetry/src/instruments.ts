@@ -16,28 +16,33 @@ const MAX_CACHED_LABEL_SETS = 10_000;
 
 /**
  * Turns a label record into guarded attributes, remembering recent sets so the hot path
- * (a counter added to per batch, a histogram per message) pays no regex and no allocation.
+ * pays no regex and no allocation. Two label sets redacted alike share one id (one series).
  */
 export class LabelGuard<L extends string> {
-  private readonly cache = new Map<string, Attributes>();
+  private readonly cache = new Map<string, { id: string; attributes: Attributes }>();
   constructor(private readonly keys: readonly L[]) {}
 
-  idOf(labels: Labels<L>): string {
-    let id = '';
-    for (const k of this.keys) id += `${labels[k]}\u0001`;
-    return id;
+  resolve(labels: Labels<L>): { id: string; attributes: Attributes } {
+    let raw = '';
+    for (const k of this.keys) raw += `${labels[k]}\u0001`;
+    let resolved = this.cache.get(raw);
+    if (!resolved) {
+      const attributes: Attributes = {};
+      let id = '';
+      for (const k of this.keys) {
+        const v = guardValue(String(labels[k] ?? ''), 'metric');
+        attributes[k] = v;
+        id += `${v}\u0001`;
+      }
+      resolved = { id, attributes: Object.freeze(attributes) };
+      if (this.cache.size >= MAX_CACHED_LABEL_SETS) this.cache.clear();
+      this.cache.set(raw, resolved);
+    }
+    return resolved;
   }
 
   attributes(labels: Labels<L>): Attributes {
-    const id = this.idOf(labels);
-    let attrs = this.cache.get(id);
-    if (!attrs) {
-      attrs = {};
-      for (const k of this.keys) attrs[k] = guardValue(String(labels[k] ?? ''), 'metric');
-      if (this.cache.size >= MAX_CACHED_LABEL_SETS) this.cache.clear();
-      this.cache.set(id, Object.freeze(attrs));
-    }
-    return attrs;
+    return this.resolve(labels).attributes;
   }
 }
 
@@ -94,8 +99,11 @@ export function guardedGauge<L extends string>(meter: Meter, name: string, spec:
   };
   gauge.addCallback(observe);
   return {
-    set: (labels, value) => values.set(guard.idOf(labels), { attrs: guard.attributes(labels), value }),
-    delete: (labels) => values.delete(guard.idOf(labels)),
+    set: (labels, value) => {
+      const { id, attributes } = guard.resolve(labels);
+      values.set(id, { attrs: attributes, value });
+    },
+    delete: (labels) => values.delete(guard.resolve(labels).id),
     clear: () => values.clear(),
     close: () => {
       values.clear();

@@ -47,7 +47,11 @@ test('metrics on /metrics and spans in a JSON-lines file, with planted personal 
     });
     for (const v of [0.005, 0.01, 0.05, 2]) hot.record(v, { carrier: 'skt' });
     hot.record(0.05, { carrier: CANARY.phone });
-    hotCounter('anshim_test_hot_total', { description: 'hot', labels: ['result'] }).add(5, { result: 'ACCEPTED' });
+    const hotTotal = hotCounter('anshim_test_hot_total', { description: 'hot', labels: ['result'] });
+    hotTotal.add(2, { result: 'ACCEPTED' });
+    const bound = hotTotal.bind({ result: 'ACCEPTED' });
+    bound.add(3);
+    hot.bind({ carrier: CANARY.name }).record(0.5);
     assert.throws(
       () => hotCounter('anshim_test_hot_seconds', { description: 'x', labels: ['carrier'] }),
       /already defined/,
@@ -88,10 +92,10 @@ test('metrics on /metrics and spans in a JSON-lines file, with planted personal 
     assert.match(text, /anshim_test_hot_seconds_bucket\{carrier="skt",le="0.01"\} 2/);
     assert.match(text, /anshim_test_hot_seconds_bucket\{carrier="skt",le="0.1"\} 3/);
     assert.match(text, /anshim_test_hot_seconds_bucket\{carrier="skt",le="\+Inf"\} 4/);
-    assert.match(text, /anshim_test_hot_seconds_count\{carrier="redacted"\} 1/);
+    assert.match(text, /anshim_test_hot_seconds_count\{carrier="redacted"\} 2/);
     assert.match(text, /# TYPE anshim_test_hot_total counter\nanshim_test_hot_total\{result="ACCEPTED"\} 5/);
     assert.match(text, /anshim_telemetry_redactions_total\{reason="phone-like",signal="metric"\} 2/);
-    assert.match(text, /anshim_telemetry_redactions_total\{reason="hangul",signal="metric"\} 1/);
+    assert.match(text, /anshim_telemetry_redactions_total\{reason="hangul",signal="metric"\} 2/);
 
     const spans = readSpanFile(traceFile);
     assert.equal(spans.length, 3);
