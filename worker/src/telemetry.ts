@@ -63,6 +63,70 @@ export const recordConsumed = (campaignId: string, n: number): void => consumed.
 export const recordDeadLetter = (campaignId: string, reason: string): void =>
   deadLetters.add(1, { campaign: campaignId, reason });
 
+type Bound = { add(n: number): void };
+
+/** The series one (campaign, channel, carrier) records into, bound once: per message it is a few Map reads. */
+class DispatchSeries {
+  readonly accepted: Bound;
+  readonly duplicate: Bound;
+  readonly gaveUp: Bound;
+  readonly latency: { record(seconds: number): void };
+  private readonly rejected = new Map<ResultCode, Bound>();
+  private readonly fellBack = new Map<ResultCode, Bound>();
+  private readonly reported = new Map<ResultCode, Bound>();
+
+  constructor(
+    private readonly campaign: string,
+    private readonly channel: string,
+    private readonly carrier: string,
+  ) {
+    const labels = { campaign, channel, carrier };
+    this.accepted = messages.bind({ ...labels, result: 'ACCEPTED' });
+    this.duplicate = messages.bind({ ...labels, result: 'DUPLICATE' });
+    this.gaveUp = messages.bind({ ...labels, result: 'GAVE_UP' });
+    this.latency = ackLatency.bind(labels);
+  }
+
+  rejectedAs(result: ResultCode): Bound {
+    let b = this.rejected.get(result);
+    if (!b) {
+      const labels = { campaign: this.campaign, channel: this.channel, carrier: this.carrier };
+      this.rejected.set(result, (b = messages.bind({ ...labels, result: resultName(result) })));
+    }
+    return b;
+  }
+
+  reportedAs(result: ResultCode): Bound {
+    let b = this.reported.get(result);
+    if (!b) {
+      const labels = { campaign: this.campaign, channel: this.channel, carrier: this.carrier };
+      this.reported.set(result, (b = reports.bind({ ...labels, result: resultName(result) })));
+    }
+    return b;
+  }
+
+  fallbackAfter(result: ResultCode): Bound {
+    let b = this.fellBack.get(result);
+    if (!b) {
+      const labels = { campaign: this.campaign, channel: this.channel, result: resultName(result) };
+      this.fellBack.set(result, (b = fallbacks.bind(labels)));
+    }
+    return b;
+  }
+}
+
+const dispatchSeries = new Map<string, Map<Channel, Map<string, DispatchSeries>>>();
+
+function seriesOf(campaignId: string, channel: Channel, carrier: string): DispatchSeries {
+  let byChannel = dispatchSeries.get(campaignId);
+  if (!byChannel) dispatchSeries.set(campaignId, (byChannel = new Map()));
+  let byCarrier = byChannel.get(channel);
+  if (!byCarrier) byChannel.set(channel, (byCarrier = new Map()));
+  let s = byCarrier.get(carrier);
+  if (!s) byCarrier.set(carrier, (s = new DispatchSeries(campaignId, channelName(channel), carrier)));
+  return s;
+}
+
 /** One message's dispatch outcome; `fallsBack` when it will be re-sent on the next channel. */
 export function recordDispatch(
   msg: PreparedMessage,
@@ -70,25 +134,19 @@ export function recordDispatch(
   ackedAtMs: number,
   fallsBack: boolean,
 ): void {
-  const channel = channelName(msg.channel);
-  const base = { campaign: msg.campaignId, channel, carrier: msg.carrier };
+  const s = seriesOf(msg.campaignId, msg.channel, msg.carrier);
   if (outcome.kind === 'accepted') {
-    messages.add(1, { ...base, result: outcome.duplicate ? 'DUPLICATE' : 'ACCEPTED' });
-    if (msg.enqueuedAtMs > 0) ackLatency.record(Math.max(0, ackedAtMs - msg.enqueuedAtMs) / 1000, base);
+    (outcome.duplicate ? s.duplicate : s.accepted).add(1);
+    if (msg.enqueuedAtMs > 0) s.latency.record(Math.max(0, ackedAtMs - msg.enqueuedAtMs) / 1000);
   } else if (outcome.kind === 'rejected') {
-    const result = resultName(outcome.result);
-    messages.add(1, { ...base, result });
-    if (fallsBack) fallbacks.add(1, { campaign: msg.campaignId, channel, result });
-  } else messages.add(1, { ...base, result: 'GAVE_UP' });
+    s.rejectedAs(outcome.result).add(1);
+    if (fallsBack) s.fallbackAfter(outcome.result).add(1);
+  } else s.gaveUp.add(1);
 }
 
+/** A carrier's delivery report (one per message, at the same rate as dispatch). */
 export function recordReport(r: { campaignId: string; channel: Channel; carrier: string; result: ResultCode }): void {
-  reports.add(1, {
-    campaign: r.campaignId,
-    channel: channelName(r.channel),
-    carrier: r.carrier,
-    result: resultName(r.result),
-  });
+  seriesOf(r.campaignId, r.channel, r.carrier).reportedAs(r.result).add(1);
 }
 
 /** Pool gauges, read at each scrape; close() when the pool goes. */
