@@ -96,6 +96,8 @@ export interface PrometheusServer {
   waitFor(promql: string, enough?: (s: PrometheusSample[]) => boolean, timeoutMs?: number): Promise<PrometheusSample[]>;
   /** The scrape targets' health as Prometheus sees it (`/api/v1/targets`). */
   targets(): Promise<Array<{ scrapeUrl: string; health: string; lastError: string }>>;
+  /** Writes everything stored so far, head included, as a TSDB block on disk; returns its directory. */
+  snapshot(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -142,6 +144,8 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1h',
       '--log.level=warn',
+      // For snapshot(): this Prometheus is a test's own, on 127.0.0.1.
+      '--web.enable-admin-api',
     ],
     logFile,
   });
@@ -157,8 +161,8 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
     throw err;
   }
 
-  const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${url}${path}`);
+  const api = async <T>(path: string, method = 'GET'): Promise<T> => {
+    const res = await fetch(`${url}${path}`, { method });
     const body = (await res.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw new StackError(`Prometheus ${path}: ${body.error ?? res.status}`, logFile);
     return body.data;
@@ -189,6 +193,8 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
     targets: async () =>
       (await api<{ activeTargets: Array<{ scrapeUrl: string; health: string; lastError: string }> }>('/api/v1/targets'))
         .activeTargets,
+    snapshot: async () =>
+      join(dir, 'data', 'snapshots', (await api<{ name: string }>('/api/v1/admin/tsdb/snapshot', 'POST')).name),
     stop,
   };
 }
