@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { freePort, repoRoot, requireStack, startPrometheus, type PrometheusServer } from '@anshim/stack';
+import { freePort, repoRoot, startPrometheus, type PrometheusServer } from '@anshim/stack';
 import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
-import { GROUP, VERSION, type MessagingCampaign } from './campaign.ts';
+import type { MessagingCampaign } from './campaign.ts';
 import { KubernetesKeyStore } from './key-store.ts';
 import {
+  applyFleet,
   createNamespace,
   deleteCampaigns,
   eventually,
@@ -27,20 +28,7 @@ let prometheus: PrometheusServer;
 before(async () => {
   installCrds();
   ns = createNamespace('op-tel');
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'MessagingFleet',
-      metadata: { name: 'default', namespace: ns },
-      spec: {
-        kafka: { brokers: requireStack().kafka.brokers },
-        carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
-        worker: { image: 'anshim/worker:dev' },
-        scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
-      },
-    }),
-  );
+  applyFleet(ns);
   const port = await freePort();
   operator = startOperator('op-tel', ns, kek, 3, {
     ANSHIM_METRICS_PORT: String(port),

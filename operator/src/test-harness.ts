@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
+import { GROUP, VERSION } from './campaign.ts';
+import type { MessagingFleet } from './fleet.ts';
 
 export const CRDS = ['messagingcampaigns', 'messagingfleets'].map((p) =>
   join(repoRoot, `operator/crds/${p}.messaging.anshim.io.yaml`),
@@ -35,6 +37,25 @@ export function installCrds(): void {
     'crd/messagingcampaigns.messaging.anshim.io',
     'crd/messagingfleets.messaging.anshim.io',
   ]);
+}
+
+/** The namespace's `default` MessagingFleet: the stack's Kafka, placeholder carriers, fast scaling. */
+export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec']> = {}): void {
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'MessagingFleet',
+      metadata: { name: 'default', namespace },
+      spec: {
+        kafka: { brokers: requireStack().kafka.brokers },
+        carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
+        worker: { image: 'anshim/worker:dev' },
+        scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
+        ...spec,
+      },
+    }),
+  );
 }
 
 export function kubeConfig(): k8s.KubeConfig {

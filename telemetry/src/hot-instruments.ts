@@ -61,6 +61,18 @@ abstract class HotInstrument<L extends string, V> {
     return this.overflow ? [...this.series.values(), this.overflow] : [...this.series.values()];
   }
 
+  protected cumulative() {
+    return {
+      descriptor: {
+        name: this.name,
+        description: this.spec.description,
+        unit: this.spec.unit ?? '',
+        valueType: ValueType.DOUBLE,
+      },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    };
+  }
+
   protected abstract initial(): V;
   abstract data(start: HrTime, end: HrTime): MetricData;
 }
@@ -95,13 +107,7 @@ class HotCounterImpl<L extends string> extends HotInstrument<L, { n: number }> i
 
   data(startTime: HrTime, endTime: HrTime): MetricData {
     return {
-      descriptor: {
-        name: this.name,
-        description: this.spec.description,
-        unit: this.spec.unit ?? '',
-        valueType: ValueType.DOUBLE,
-      },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      ...this.cumulative(),
       dataPointType: DataPointType.SUM,
       isMonotonic: true,
       dataPoints: this.all().map((s) => ({ startTime, endTime, attributes: s.attributes, value: s.value.n })),
@@ -159,13 +165,7 @@ class HotHistogramImpl<L extends string> extends HotInstrument<L, HistogramState
 
   data(startTime: HrTime, endTime: HrTime): MetricData {
     return {
-      descriptor: {
-        name: this.name,
-        description: this.spec.description,
-        unit: this.spec.unit ?? '',
-        valueType: ValueType.DOUBLE,
-      },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      ...this.cumulative(),
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: this.all().map((s) => ({
         startTime,

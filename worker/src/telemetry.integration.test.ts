@@ -19,12 +19,12 @@ import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
 import { campaignTopic } from './topics.ts';
 import {
+  alimTalkCampaign,
   createCampaignTopic,
   fakeRecipients,
   produceRecipients,
   scanFiles,
   stackKafka,
-  TEST_CARRIERS,
   TestCarriers,
   textCampaign,
   waitFor,
@@ -40,16 +40,7 @@ describe('worker telemetry: real Prometheus scraping a worker, traces from produ
   const carriers = new TestCarriers();
   const stamp = Date.now();
   // A: AlimTalk falling back to SMS/LMS, one producer span. B: two producer spans into one partition.
-  const specA: CampaignSpec = {
-    id: `tele-a-${stamp}`,
-    channel: 'ALIMTALK',
-    fallback: ['TEXT'],
-    template: '#{name}님, 주문 #{code}이 발송되었습니다.',
-    templateCode: 'ORDER_SHIPPED',
-    senderNumber: '15881234',
-    processors: TEST_CARRIERS,
-    ttlMs: 3_600_000,
-  };
+  const specA = alimTalkCampaign(`tele-a-${stamp}`);
   const specB = textCampaign(`tele-b-${stamp}`);
   const recipientsA = [...fakeRecipients(600), { phone: CANARY.phone, name: CANARY.name, vars: { code: '4242' } }];
   let telemetry: Telemetry;

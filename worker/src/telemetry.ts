@@ -74,45 +74,31 @@ class DispatchSeries {
   private readonly rejected = new Map<ResultCode, Bound>();
   private readonly fellBack = new Map<ResultCode, Bound>();
   private readonly reported = new Map<ResultCode, Bound>();
+  private readonly labels: { campaign: string; channel: string; carrier: string };
 
-  constructor(
-    private readonly campaign: string,
-    private readonly channel: string,
-    private readonly carrier: string,
-  ) {
+  constructor(campaign: string, channel: string, carrier: string) {
     const labels = { campaign, channel, carrier };
+    this.labels = labels;
     this.accepted = messages.bind({ ...labels, result: 'ACCEPTED' });
     this.duplicate = messages.bind({ ...labels, result: 'DUPLICATE' });
     this.gaveUp = messages.bind({ ...labels, result: 'GAVE_UP' });
     this.latency = ackLatency.bind(labels);
   }
 
-  rejectedAs(result: ResultCode): Bound {
-    let b = this.rejected.get(result);
-    if (!b) {
-      const labels = { campaign: this.campaign, channel: this.channel, carrier: this.carrier };
-      this.rejected.set(result, (b = messages.bind({ ...labels, result: resultName(result) })));
-    }
+  private memo(cache: Map<ResultCode, Bound>, result: ResultCode, bind: (result: string) => Bound): Bound {
+    let b = cache.get(result);
+    if (!b) cache.set(result, (b = bind(resultName(result))));
     return b;
   }
 
-  reportedAs(result: ResultCode): Bound {
-    let b = this.reported.get(result);
-    if (!b) {
-      const labels = { campaign: this.campaign, channel: this.channel, carrier: this.carrier };
-      this.reported.set(result, (b = reports.bind({ ...labels, result: resultName(result) })));
-    }
-    return b;
-  }
-
-  fallbackAfter(result: ResultCode): Bound {
-    let b = this.fellBack.get(result);
-    if (!b) {
-      const labels = { campaign: this.campaign, channel: this.channel, result: resultName(result) };
-      this.fellBack.set(result, (b = fallbacks.bind(labels)));
-    }
-    return b;
-  }
+  rejectedAs = (r: ResultCode): Bound =>
+    this.memo(this.rejected, r, (result) => messages.bind({ ...this.labels, result }));
+  reportedAs = (r: ResultCode): Bound =>
+    this.memo(this.reported, r, (result) => reports.bind({ ...this.labels, result }));
+  fallbackAfter = (r: ResultCode): Bound =>
+    this.memo(this.fellBack, r, (result) =>
+      fallbacks.bind({ campaign: this.labels.campaign, channel: this.labels.channel, result }),
+    );
 }
 
 const dispatchSeries = new Map<string, Map<Channel, Map<string, DispatchSeries>>>();

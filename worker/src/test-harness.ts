@@ -304,6 +304,17 @@ export function textCampaign(id: string, overrides: Partial<CampaignSpec> = {}):
   };
 }
 
+/** An AlimTalk notice (registered template ORDER_SHIPPED) falling back to SMS/LMS. */
+export function alimTalkCampaign(id: string, overrides: Partial<CampaignSpec> = {}): CampaignSpec {
+  return textCampaign(id, {
+    channel: 'ALIMTALK',
+    fallback: ['TEXT'],
+    template: '#{name}님, 주문 #{code}이 발송되었습니다.',
+    templateCode: 'ORDER_SHIPPED',
+    ...overrides,
+  });
+}
+
 /** Files under `dir` that contain any of `needles` (for canary scans). */
 export function scanFiles(dir: string, needles: Buffer[]): string[] {
   const hits: string[] = [];
