@@ -11,6 +11,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  rmdirSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -152,7 +153,14 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     await stopPid(pid, configFile, 10_000);
-    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    if (opts.keep) return;
+    rmSync(dir, { recursive: true, force: true });
+    // The shared parent goes with the last one (rmdir refuses while another test's dir is there).
+    try {
+      rmdirSync(root);
+    } catch {
+      // still in use
+    }
   };
   try {
     await waitUntil('Prometheus', async () => (await fetch(`${url}/-/ready`)).ok, { timeoutMs: 30_000, pid, logFile });
