@@ -30,6 +30,7 @@ COPY operator/package.json operator/
 COPY gateway/package.json gateway/
 COPY loadtest/package.json loadtest/
 COPY compliance/package.json compliance/
+COPY telemetry/package.json telemetry/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund \
     && rm -rf /root/.npm/_logs
@@ -54,6 +55,8 @@ COPY tsconfig.json ./
 COPY core/src core/src
 COPY proto/src proto/src
 COPY proto/generated proto/generated
+# Every process exports its metrics and traces through the same package.
+COPY telemetry/src telemetry/src
 
 # ---- the control plane: reconciles MessagingCampaigns, holds the Lease, shreds keys ----
 FROM runtime AS operator

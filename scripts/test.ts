@@ -55,7 +55,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
   try {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
+    // Integration tests mostly wait on Kafka and the API server; three files at a time keep two cores busy.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', ...files], {
       cwd: repoRoot,
       stdio: 'inherit',
     });

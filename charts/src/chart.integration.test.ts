@@ -466,7 +466,11 @@ describe('the anshim Helm chart', () => {
       const gone = helm(['uninstall', RELEASE, '-n', release]);
       assert.ok(gone.ok, gone.err);
       const left = kubectl(['get', 'secrets', '-n', release, '-l', 'app.kubernetes.io/instance=anshim', '-o', 'name']);
-      assert.deepEqual(left.trim().split('\n').sort(), ['secret/anshim-kek', 'secret/anshim-opt-out-key', 'secret/anshim-signing-key']);
+      assert.deepEqual(left.trim().split('\n').sort(), [
+        'secret/anshim-kek',
+        'secret/anshim-opt-out-key',
+        'secret/anshim-signing-key',
+      ]);
     });
   });
 });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { loadOrCreateSigningKey } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
+import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { Operator } from './operator.ts';
 
 const log = createLogger('operator');
@@ -53,6 +54,10 @@ const leaseSeconds = Number(values['lease-duration-seconds']);
 const signingKey = await loadOrCreateSigningKey(values['signing-key']!).catch((err: Error) =>
   fail(`cannot load or create the signing key ${values['signing-key']}: ${err.message}`),
 );
+// ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans.
+const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-operator', process.env, values.identity)).catch(
+  (err: Error) => fail(`cannot start telemetry: ${err.message}`),
+);
 const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
@@ -75,7 +80,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   log.info({ signal }, 'stopping');
   operator.stop().then(
-    () => process.exit(0),
+    () => telemetry.shutdown().finally(() => process.exit(0)),
     (err: Error) => {
       log.error({ err: err.message }, 'unclean stop');
       process.exit(1);
@@ -85,4 +90,4 @@ const shutdown = (signal: string) => {
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 operator.start();
-console.log(JSON.stringify({ ready: true, identity: values.identity }));
+console.log(JSON.stringify({ ready: true, identity: values.identity, metrics: telemetry.metricsUrl }));

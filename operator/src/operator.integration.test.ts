@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
 import type { KeyError } from '@anshim/core';
-import { repoRoot, requireStack } from '@anshim/stack';
+import { repoRoot } from '@anshim/stack';
 import { TOPICS } from '@anshim/worker';
 import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
 import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
 import type { DestructionRecord } from './destruction.ts';
 import { KubernetesKeyStore, keySecretName } from './key-store.ts';
 import {
+  applyFleet,
   createNamespace,
   deleteCampaigns,
   eventually,
@@ -88,20 +89,7 @@ before(async () => {
   kafka = stackKafka('operator-it');
   admin = kafka.admin();
   await admin.connect();
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'MessagingFleet',
-      metadata: { name: 'default', namespace: ns },
-      spec: {
-        kafka: { brokers: requireStack().kafka.brokers },
-        carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
-        worker: { image: 'anshim/worker:dev' },
-        scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
-      },
-    }),
-  );
+  applyFleet(ns);
   launch('op-a');
 });
 

@@ -12,6 +12,7 @@ import { KubernetesKeyStore } from './key-store.ts';
 import { LeaderElector } from './leader.ts';
 import { ProgressFeed } from './progress-feed.ts';
 import { CampaignReconciler } from './reconciler.ts';
+import { OperatorMetrics } from './telemetry.ts';
 
 export interface OperatorConfig {
   kc: k8s.KubeConfig;
@@ -46,6 +47,7 @@ export class Operator {
   private running:
     { admin: Admin; feed: ProgressFeed; controller: CampaignController; closeAudit: () => Promise<void> } | undefined;
   private transition: Promise<void> = Promise.resolve();
+  private readonly metrics = new OperatorMetrics();
 
   constructor(private readonly cfg: OperatorConfig) {
     this.kafka = new Kafka({
@@ -104,12 +106,18 @@ export class Operator {
     // The control loop fails fast on Kafka and retries on its own schedule (a condition, not a hang).
     const admin = this.fastKafka.admin();
     const keys = new KubernetesKeyStore(kc, [this.cfg.kek]);
-    const feed = new ProgressFeed(this.kafka, log, (campaignId) => {
-      // Workers outside the operator (tests, benchmarks) report ids that name no campaign object.
-      if (!campaignId.includes('.')) return;
-      const { namespace, name } = campaignRefOf(campaignId);
-      this.running?.controller.enqueue(`${namespace}/${name}`);
-    });
+    const feed = new ProgressFeed(
+      this.kafka,
+      log,
+      (campaignId) => {
+        // Workers outside the operator (tests, benchmarks) report ids that name no campaign object.
+        if (!campaignId.includes('.')) return;
+        const { namespace, name } = campaignRefOf(campaignId);
+        this.running?.controller.enqueue(`${namespace}/${name}`);
+      },
+      // A group of its own: every operator (other installs, other namespaces) reads the whole topic.
+      `anshim-operator-progress.${identity}`,
+    );
     const events = new EventRecorder(kc, log, identity);
     let auditStore: KafkaAuditStore | undefined;
     const monitor = new AnomalyMonitor({
@@ -139,6 +147,7 @@ export class Operator {
       progress: feed,
       events,
       audit,
+      metrics: this.metrics,
       destruction:
         this.cfg.destruction ??
         new SignedCertificateRecorder(
@@ -163,6 +172,7 @@ export class Operator {
   private async standDown(): Promise<void> {
     const r = this.running;
     this.running = undefined;
+    this.metrics.clear();
     if (!r) return;
     await r.controller.stop();
     await r.feed.stop().catch(() => undefined);

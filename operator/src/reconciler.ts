@@ -23,6 +23,7 @@ import { readLag, type TopicLag } from './lag.ts';
 import { nextPhase } from './phase.ts';
 import type { ProgressFeed } from './progress-feed.ts';
 import { decideReplicas } from './scaling.ts';
+import type { OperatorMetrics } from './telemetry.ts';
 import { planTopic } from './topics.ts';
 import {
   configHash,
@@ -50,6 +51,8 @@ export interface ReconcilerDeps {
   destruction: DestructionRecorder;
   /** The tamper-evident audit chain every phase change is appended to. */
   audit?: { append(event: AuditEvent): Promise<void> };
+  /** Per-campaign lag and replica gauges. */
+  metrics?: Pick<OperatorMetrics, 'observe' | 'forget'>;
   log: Logger;
   now?: () => number;
 }
@@ -146,8 +149,10 @@ export class CampaignReconciler {
     let lag: TopicLag | undefined;
     let provisioned = false;
     const settled = mc.status?.phase === 'Completed' || mc.status?.phase === 'Failed';
-    if (settled)
+    if (settled) {
       await this.scaleToZero(mc).catch((err: Error) => this.d.log.warn({ err: err.message }, 'scale to zero'));
+      this.d.metrics?.observe(campaignIdOf(mc), { replicas: 0 });
+    }
     // A settled campaign is not provisioned again: its key may already be shredded.
     else
       try {
@@ -215,6 +220,7 @@ export class CampaignReconciler {
           lastActiveTime: decision.active ? new Date(now).toISOString() : workers.lastActiveTime,
           lastScaleTime: changed ? new Date(now).toISOString() : workers.lastScaleTime,
         };
+        this.d.metrics?.observe(campaignIdOf(mc), { lag: lag.lag, replicas: decision.replicas });
         const ready = current?.status?.readyReplicas ?? 0;
         condition(
           'WorkersReady',
@@ -484,6 +490,7 @@ export class CampaignReconciler {
       trigger,
     });
     this.d.progress.forget(campaignId);
+    this.d.metrics?.forget(campaignId);
     await this.d.events.emit(
       mc,
       'Normal',

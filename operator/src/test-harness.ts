@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
+import { GROUP, VERSION } from './campaign.ts';
+import type { MessagingFleet } from './fleet.ts';
 
 /** The CRDs live in the Helm chart: the chart installs exactly what these tests apply. */
 export const CRD_DIR = join(repoRoot, 'charts/anshim/crds');
@@ -37,6 +39,25 @@ export function installCrds(): void {
     'crd/messagingcampaigns.messaging.anshim.io',
     'crd/messagingfleets.messaging.anshim.io',
   ]);
+}
+
+/** The namespace's `default` MessagingFleet: the stack's Kafka, placeholder carriers, fast scaling. */
+export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec']> = {}): void {
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'MessagingFleet',
+      metadata: { name: 'default', namespace },
+      spec: {
+        kafka: { brokers: requireStack().kafka.brokers },
+        carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
+        worker: { image: 'anshim/worker:dev' },
+        scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
+        ...spec,
+      },
+    }),
+  );
 }
 
 export function kubeConfig(): k8s.KubeConfig {
@@ -100,7 +121,7 @@ export function startOperator(
   identity: string,
   namespace: string,
   kek: TestKek,
-  opts: { leaseSeconds?: number; brokers?: string[]; kubeconfig?: string } = {},
+  opts: { leaseSeconds?: number; brokers?: string[]; kubeconfig?: string; env?: NodeJS.ProcessEnv } = {},
 ): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
@@ -131,7 +152,7 @@ export function startOperator(
       '--certificate-dir',
       join(kek.dir, 'certificates'),
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   const log = createWriteStream(logFile);
   child.stdout!.pipe(log);

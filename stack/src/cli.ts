@@ -2,13 +2,15 @@ import { down, status, up, install, restartKafka } from './stack.ts';
 import { cacheDir } from './paths.ts';
 import { MissingToolError, StackError } from './errors.ts';
 import { printEndpoints } from './endpoints.ts';
+import { ensurePrometheus } from './prometheus.ts';
 
 const USAGE = `usage: npm run stack -- <command>
   up        install what is missing (cached in ${cacheDir()}), start Kafka, etcd and kube-apiserver
   down      stop what 'up' started (by pid) and remove its data; --keep keeps the data
   status    show each service, its pid and whether it answers
   install   only build/fetch the binaries and jars into the cache
-  restart-kafka   restart the broker on the same port and data`;
+  restart-kafka   restart the broker on the same port and data
+  install-prometheus   fetch Prometheus into the cache (tests start their own; 'up' does not)`;
 
 const say = (line: string): void => console.log(`[stack] ${line}`);
 
@@ -29,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
     case 'install':
       await install(say);
       say('installed');
+      return 0;
+    case 'install-prometheus':
+      say(`prometheus at ${await ensurePrometheus(say)}`);
       return 0;
     case 'restart-kafka':
       await restartKafka();

@@ -6,3 +6,10 @@ export { VERSIONS } from './versions.ts';
 export { cacheDir, stateDir, repoRoot, binaries } from './paths.ts';
 export { MissingToolError, StackError } from './errors.ts';
 export { printEndpoints } from './endpoints.ts';
+export {
+  ensurePrometheus,
+  startPrometheus,
+  type PrometheusServer,
+  type PrometheusSample,
+  type StartPrometheusOptions,
+} from './prometheus.ts';

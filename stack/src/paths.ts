@@ -26,5 +26,6 @@ export const binaries = {
   etcd: () => join(cacheDir(), `etcd-v${VERSIONS.etcd}`, 'etcd'),
   k6: () => join(cacheDir(), `k6-v${VERSIONS.k6}`, 'k6'),
   helm: () => join(cacheDir(), `helm-v${VERSIONS.helm}`, 'helm'),
+  prometheus: () => join(cacheDir(), `prometheus-${VERSIONS.prometheus}`, 'prometheus'),
   kafkaLibs: () => join(cacheDir(), `kafka-${VERSIONS.kafka}`, 'libs'),
 };

@@ -5,4 +5,6 @@ export const VERSIONS = {
   etcd: '3.5.21',
   k6: '1.3.0',
   helm: '3.18.6',
+  /** Debian bookworm's `prometheus` package (started on demand by tests, not by `stack up`). */
+  prometheus: '2.42.0',
 } as const;

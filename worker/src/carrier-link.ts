@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { CARRIER_GATEWAY_SERVICE_NAME, SubmitResponse, type Ack } from '@anshim/proto';
 import type { CarrierId } from '@anshim/core';
+import { injectGrpcMetadata } from '@anshim/telemetry';
+import { traceCarrierSubmit } from './telemetry.ts';
 
 /** The carrier stream broke (outage, restart, network): every batch in flight on it is unanswered. */
 export class CarrierUnavailableError extends Error {
@@ -80,7 +82,10 @@ export interface CarrierLinkOptions {
  */
 export class CarrierLink {
   readonly carrier: CarrierId;
-  private readonly client: grpc.Client & { submit: () => grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> };
+  private readonly address: string;
+  private readonly client: grpc.Client & {
+    submit: (metadata: grpc.Metadata) => grpc.ClientDuplexStream<Uint8Array[], SubmitResponse>;
+  };
   private stream: grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> | undefined;
   private readonly pending: PendingBatch[] = [];
   private readonly waiters: Array<() => void> = [];
@@ -89,6 +94,7 @@ export class CarrierLink {
 
   constructor(opts: CarrierLinkOptions) {
     this.carrier = opts.carrier;
+    this.address = opts.address;
     this.maxInFlight = opts.maxInFlightBatches ?? 16;
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': 30_000,
@@ -105,7 +111,11 @@ export class CarrierLink {
   }
 
   /** Sends one batch; resolves with one ack per frame, in order, or rejects with CarrierUnavailableError. */
-  async submit(frames: Uint8Array[]): Promise<Ack[]> {
+  submit(frames: Uint8Array[]): Promise<Ack[]> {
+    return traceCarrierSubmit(this.carrier, this.address, frames.length, () => this.submitNow(frames));
+  }
+
+  private async submitNow(frames: Uint8Array[]): Promise<Ack[]> {
     if (this.closed) throw new CarrierUnavailableError(this.carrier, undefined, 'link closed');
     while (this.pending.length >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
     const stream = this.stream ?? this.open();
@@ -116,7 +126,8 @@ export class CarrierLink {
   }
 
   private open(): grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> {
-    const stream = this.client.submit();
+    // Metadata is per stream: it carries the context of the batch span that opened it.
+    const stream = this.client.submit(injectGrpcMetadata(new grpc.Metadata()));
     this.stream = stream;
     stream.on('data', (res: SubmitResponse) => {
       const batch = this.pending.shift();

@@ -1,5 +1,6 @@
 // The worker process: `ANSHIM_WORKER_CONFIG=/etc/anshim/worker.json node --import tsx worker/src/main.ts`.
 import { createLogger } from '@anshim/core';
+import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { loadWorkerFile } from './config-file.ts';
 import { MessagingWorker } from './worker.ts';
 
@@ -11,6 +12,8 @@ if (!path) {
 }
 try {
   const { config, campaigns, keys } = await loadWorkerFile(path);
+  // ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans.
+  const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-worker', process.env, config.workerId));
   const worker = new MessagingWorker(config, { campaigns, keys, log });
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -18,7 +21,8 @@ try {
     stopping = true;
     log.info({ signal }, 'draining before exit');
     worker.stop().then(
-      () => {
+      async () => {
+        await telemetry.shutdown().catch(() => undefined);
         console.log(JSON.stringify({ stopped: true, ...worker.stats() }));
         process.exit(0);
       },

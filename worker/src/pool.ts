@@ -28,6 +28,15 @@ export class PreparePool {
     }) as Promise<PrepareTaskOutput>;
   }
 
+  /** Share of the pool's capacity spent running tasks (piscina's measure, 0–1). */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
   get threads(): number {
     return this.piscina.threads.length;
   }

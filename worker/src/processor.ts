@@ -8,6 +8,7 @@ import type { PreparedMessage } from './prepare.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
 import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
+import { recordConsumed, recordDeadLetter, recordDispatch } from './telemetry.ts';
 
 /** Kakao results after which the same logical message is re-sent as SMS/LMS. */
 const FALLBACK_RESULTS = new Set<ResultCode>([
@@ -52,6 +53,7 @@ export class BatchProcessor {
 
   async process(campaignId: string, values: Buffer[]): Promise<void> {
     const { deps } = this;
+    recordConsumed(campaignId, values.length);
     const campaign = deps.campaigns.get(campaignId);
     if (!campaign) {
       values.forEach((v) =>
@@ -112,6 +114,11 @@ export class BatchProcessor {
       prepared.forEach((msg, i) => {
         const outcome = outcomes[i]!;
         const origin = pending[msg.index]!;
+        const fallsBack =
+          outcome.kind === 'rejected' &&
+          isFallbackResult(msg.channel, outcome.result) &&
+          origin.step < campaign.fallback.length;
+        recordDispatch(msg, outcome, ackedAt, fallsBack);
         if (outcome.kind === 'accepted') {
           accepted++;
           if (outcome.duplicate) duplicates++;
@@ -120,7 +127,7 @@ export class BatchProcessor {
         } else if (outcome.kind === 'rejected') {
           wrote = true;
           this.report(campaign, msg, origin.step, outcome);
-          if (isFallbackResult(msg.channel, outcome.result) && origin.step < campaign.fallback.length) {
+          if (fallsBack) {
             next.push({ value: origin.value, step: origin.step + 1 });
           } else deps.progress.result(campaignId, outcome.result);
         } else {
@@ -178,6 +185,7 @@ export class BatchProcessor {
     attempts: number,
   ): void {
     this.deps.progress.deadLettered(campaignId, reason);
+    recordDeadLetter(campaignId, reason);
     const value = DeadLetter.encode({
       recordId,
       campaignId,

@@ -12,6 +12,7 @@ import type { CampaignDirectory } from './campaign.ts';
 import { channelOfStep } from './processor.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
+import { recordReport } from './telemetry.ts';
 
 const FALLBACK_STEP = /#fallback(\d+)$/;
 
@@ -68,6 +69,7 @@ export class ReportsPump {
     const step = Number(FALLBACK_STEP.exec(r.idempotencyKey)?.[1] ?? 0);
     const campaign = this.deps.campaigns.get(r.campaignId);
     this.deps.progress.result(r.campaignId, r.result);
+    recordReport(r);
     this.deps.sink.pushReport(r.campaignId, {
       schemaVersion: RECORD_SCHEMA_VERSION,
       report: r,

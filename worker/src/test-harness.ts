@@ -12,6 +12,7 @@ import {
   type DataKey,
 } from '@anshim/core';
 import { LocalCa, requireStack } from '@anshim/stack';
+import { injectKafkaHeaders } from '@anshim/telemetry';
 import { ReportBatchRecord, type IRecipientPayload, type ReportRecord } from '@anshim/proto';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from '@anshim/simulator';
 import type { CampaignSpec } from './campaign.ts';
@@ -35,6 +36,19 @@ export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T
 }
 
 export async function createCampaignTopic(kafka: Kafka, topic: string, partitions = 6): Promise<void> {
+  // A fresh KRaft broker may answer UNKNOWN_TOPIC_OR_PARTITION (code 3) while kafkajs waits
+  // for a new topic's leaders; it only retries LEADER_NOT_AVAILABLE itself.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createTopicsOnce(kafka, topic, partitions);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 3 || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function createTopicsOnce(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     await ensureDataPlaneTopics(admin);
     if (!(await admin.listTopics()).includes(topic)) {
@@ -68,7 +82,8 @@ export async function produceRecipients(
     const recordId = `${opts.idPrefix ?? 'r'}${n++}`;
     ids.push(recordId);
     const value = Buffer.from(sealCampaignRecord(key, campaignId, recordId, r));
-    messages.push({ key: recordId, value, headers: { [CAMPAIGN_HEADER]: campaignId } });
+    // As the gateway does: the active span's traceparent rides along (nothing when tracing is off).
+    messages.push({ key: recordId, value, headers: injectKafkaHeaders({ [CAMPAIGN_HEADER]: campaignId }) });
     if (messages.length >= (opts.batch ?? 2000)) await flush();
   }
   for (const value of opts.extraValues ?? [])
@@ -287,6 +302,17 @@ export function textCampaign(id: string, overrides: Partial<CampaignSpec> = {}):
     ttlMs: 3_600_000,
     ...overrides,
   };
+}
+
+/** An AlimTalk notice (registered template ORDER_SHIPPED) falling back to SMS/LMS. */
+export function alimTalkCampaign(id: string, overrides: Partial<CampaignSpec> = {}): CampaignSpec {
+  return textCampaign(id, {
+    channel: 'ALIMTALK',
+    fallback: ['TEXT'],
+    template: '#{name}님, 주문 #{code}이 발송되었습니다.',
+    templateCode: 'ORDER_SHIPPED',
+    ...overrides,
+  });
 }
 
 /** Files under `dir` that contain any of `needles` (for canary scans). */

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { createLogger, generateDataKey } from '@anshim/core';
 import { Channel, DeadLetter, ResultCode } from '@anshim/proto';
 import { requireStack } from '@anshim/stack';
-import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
+import { StaticCampaignDirectory } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
 import { campaignTopic, TOPICS } from './topics.ts';
 import {
+  alimTalkCampaign,
   createCampaignTopic,
   fakeRecipients,
   produceRecipients,
@@ -18,7 +19,6 @@ import {
   readReports,
   scanFiles,
   stackKafka,
-  TEST_CARRIERS,
   TestCarriers,
   waitFor,
 } from './test-harness.ts';
@@ -48,16 +48,7 @@ describe('worker against real Kafka and gRPC carrier simulators (mTLS)', () => {
     { timeout: 180_000 },
     async () => {
       const campaignId = `alim-${Date.now()}`;
-      const spec: CampaignSpec = {
-        id: campaignId,
-        channel: 'ALIMTALK',
-        fallback: ['TEXT'],
-        template: '#{name}님, 주문 #{code}이 발송되었습니다.',
-        templateCode: 'ORDER_SHIPPED',
-        senderNumber: '15881234',
-        processors: TEST_CARRIERS,
-        ttlMs: 3_600_000,
-      };
+      const spec = alimTalkCampaign(campaignId);
       const dataKey = generateDataKey(campaignId);
       await createCampaignTopic(kafka, campaignTopic(campaignId), 6);
       const recipients = [...fakeRecipients(3000), { phone: CANARY.phone, name: CANARY.name, vars: { code: '4242' } }];

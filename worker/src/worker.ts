@@ -12,6 +12,7 @@ import { OptOutList } from './opt-outs.ts';
 import { ReportsPump } from './reports.ts';
 import { BatchingSink } from './sink.ts';
 import { CAMPAIGN_HEADER, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
+import { observePool, traceBatch } from './telemetry.ts';
 
 export interface CarrierEndpoint {
   address: string;
@@ -71,6 +72,7 @@ export class MessagingWorker {
   private holdConsumer: Consumer | undefined;
   private optOuts: OptOutList | undefined;
   private readonly holdTimers = new Set<NodeJS.Timeout>();
+  private poolGauges: { close(): void } | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -101,6 +103,7 @@ export class MessagingWorker {
       await this.optOuts.start();
     }
     this.pool = new PreparePool({ threads: c.poolThreads });
+    this.poolGauges = observePool(this.pool);
     for (const [carrier, endpoint] of Object.entries(c.carriers) as Array<[CarrierId, CarrierEndpoint]>) {
       this.links.set(carrier, new CarrierLink({ carrier, address: endpoint.address, credentials, serverName }));
       if (c.followReports !== false) {
@@ -170,10 +173,12 @@ export class MessagingWorker {
         // batch's offset is resolved only when every chunk in it is final.
         const chunks: KafkaMessage[][] = [];
         for (let i = 0; i < batch.messages.length; i += chunkSize) chunks.push(batch.messages.slice(i, i + chunkSize));
-        await Promise.all(
-          chunks.map((chunk) =>
-            Promise.all(
-              [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+        await traceBatch(batch, c.groupId, () =>
+          Promise.all(
+            chunks.map((chunk) =>
+              Promise.all(
+                [...groupByCampaign(chunk)].map(([campaignId, values]) => processor.process(campaignId, values)),
+              ),
             ),
           ),
         );
@@ -259,6 +264,7 @@ export class MessagingWorker {
     this.publishProgress();
     await this.sink?.flush().catch((err: Error) => this.log.error({ err: err.message }, 'final flush failed'));
     for (const link of this.links.values()) link.close();
+    this.poolGauges?.close();
     await this.pool?.close();
     await this.producer?.disconnect();
     this.log.info({ workerId: this.config.workerId }, 'worker stopped');

@@ -1,0 +1,44 @@
+// @anshim/telemetry: OpenTelemetry for every Anshim process, with personal data kept out.
+export { startTelemetry, telemetryOptionsFromEnv, type Telemetry, type TelemetryOptions } from './start.ts';
+export {
+  injectKafkaHeaders,
+  extractKafkaContext,
+  spanContextOfKafkaHeaders,
+  batchParent,
+  injectGrpcMetadata,
+  extractGrpcContext,
+  TRACEPARENT,
+  type KafkaHeaders,
+  type GrpcMetadataLike,
+} from './propagation.ts';
+export {
+  ATTR,
+  SPAN_ATTRIBUTE_KEYS,
+  spanFamilyOf,
+  kafkaSendSpan,
+  kafkaProcessSpan,
+  grpcSpan,
+  type SpanSpec,
+  type SpanFamily,
+} from './conventions.ts';
+export { inSpan } from './spans.ts';
+export { guardAttributes, guardValue, isSafeValue, refusalOf, REDACTED, type RefusalReason } from './guard.ts';
+export {
+  guardedCounter,
+  guardedHistogram,
+  guardedGauge,
+  observedGauge,
+  type GuardedCounter,
+  type GuardedHistogram,
+  type GuardedGauge,
+  type Labels,
+} from './instruments.ts';
+export { hotCounter, hotHistogram, type HotCounter, type HotHistogram } from './hot-instruments.ts';
+export {
+  GuardedSpanExporter,
+  JsonLinesSpanExporter,
+  sanitizeSpan,
+  toSpanRecord,
+  readSpanFile,
+  type SpanRecord,
+} from './span-export.ts';
