@@ -3,6 +3,8 @@ import {
   KeyError,
   generateDataKey,
   openStoredKeys,
+  unwrapDataKey,
+  wrappedKekId,
   type CampaignKeyStore,
   type DataKey,
   type KeyEncryptionKeyProvider,
@@ -45,7 +47,10 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     const existing = await this.read(campaignId);
     if (existing?.metadata?.annotations?.[DESTROYED_AT]) throw new KeyError('campaign-key-destroyed', campaignId);
     const existingId = existing?.metadata?.annotations?.[KEY_ID];
-    if (existingId) return existingId;
+    if (existing && existingId) {
+      await this.rewrapIfStale(existing);
+      return existingId;
+    }
     const kek = this.keks[0];
     if (!kek) throw new KeyError('unknown-kek', 'no key-encryption key configured');
     const { namespace, name } = campaignRefOf(campaignId);
@@ -73,6 +78,32 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     } finally {
       key.destroy();
     }
+  }
+
+  /**
+   * KEK rotation without re-sealing any record: a data key wrapped under an older KEK (still
+   * configured as a previous one) is unwrapped and wrapped again under the current KEK, in one
+   * replace guarded by the Secret's resourceVersion. The records, sealed with the data key, stay as they are.
+   */
+  private async rewrapIfStale(secret: k8s.V1Secret): Promise<boolean> {
+    const current = this.keks[0];
+    const entries = Object.entries(secret.data ?? {}).filter(([k]) => k.startsWith('wrapped'));
+    if (!current || entries.every(([, v]) => wrappedKekId(Buffer.from(v, 'base64')) === current.id)) return false;
+    const data: Record<string, string> = {};
+    for (const [k, v] of entries) {
+      const key = await unwrapDataKey(this.keks, Buffer.from(v, 'base64'));
+      try {
+        data[k] = (await current.wrap(key)).toString('base64');
+      } finally {
+        key.destroy();
+      }
+    }
+    await this.core.replaceNamespacedSecret({
+      namespace: secret.metadata!.namespace!,
+      name: secret.metadata!.name!,
+      body: { metadata: secret.metadata, type: secret.type, data },
+    });
+    return true;
   }
 
   /** The wrapped blobs, for a worker's configuration (never unwrapped by the operator for that). */

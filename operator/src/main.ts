@@ -16,6 +16,9 @@ const { values } = parseArgs({
     'kek-file': { type: 'string', default: process.env.ANSHIM_KEK_FILE ?? '/etc/anshim/kek/kek' },
     'kek-id': { type: 'string', default: process.env.ANSHIM_KEK_ID },
     'watch-namespace': { type: 'string', default: process.env.ANSHIM_WATCH_NAMESPACE },
+    // KEK rotation: the key being retired; data keys wrapped under it are re-wrapped under --kek-file.
+    'previous-kek-file': { type: 'string', default: process.env.ANSHIM_PREVIOUS_KEK_FILE },
+    'previous-kek-id': { type: 'string', default: process.env.ANSHIM_PREVIOUS_KEK_ID },
     'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
     identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
     'lease-duration-seconds': { type: 'string', default: '15' },
@@ -62,6 +65,15 @@ const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
   kek: new LocalKekProvider(kekId, Buffer.from(kekHex, 'hex')),
+  previousKeks:
+    values['previous-kek-file'] && values['previous-kek-id']
+      ? [
+          new LocalKekProvider(
+            values['previous-kek-id'],
+            Buffer.from(readFileSync(values['previous-kek-file'], 'utf8').trim(), 'hex'),
+          ),
+        ]
+      : [],
   identity: values.identity!,
   leaseNamespace: values['lease-namespace']!,
   watchNamespace: values['watch-namespace'],

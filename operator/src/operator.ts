@@ -18,6 +18,8 @@ export interface OperatorConfig {
   kc: k8s.KubeConfig;
   brokers: string[];
   kek: KeyEncryptionKeyProvider;
+  /** Retired KEKs still able to unwrap; keys found under them are re-wrapped under `kek`. */
+  previousKeks?: KeyEncryptionKeyProvider[];
   identity: string;
   leaseNamespace: string;
   leaseName?: string;
@@ -105,7 +107,7 @@ export class Operator {
     const { kc, log, identity } = this.cfg;
     // The control loop fails fast on Kafka and retries on its own schedule (a condition, not a hang).
     const admin = this.fastKafka.admin();
-    const keys = new KubernetesKeyStore(kc, [this.cfg.kek]);
+    const keys = new KubernetesKeyStore(kc, [this.cfg.kek, ...(this.cfg.previousKeks ?? [])]);
     const feed = new ProgressFeed(
       this.kafka,
       log,
@@ -133,11 +135,13 @@ export class Operator {
         );
       },
     });
-    // The leader is the chain's only writer: reopening fences a previous leader's producer.
+    // One chain per install (its Lease): the leader is its only writer, and reopening fences a previous leader.
     const audit = new OperatorAudit(async () => {
       await ensureAuditTopic(admin);
       auditStore ??= await KafkaAuditStore.connect(this.fastKafka);
-      return AuditChain.open(auditStore, 'operator', { onAppend: (e) => monitor.observe(e) });
+      return AuditChain.open(auditStore, `operator.${this.cfg.leaseNamespace}`, {
+        onAppend: (e) => monitor.observe(e),
+      });
     });
     const reconciler = new CampaignReconciler({
       kc,

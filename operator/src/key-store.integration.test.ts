@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { KeyError, LocalKekProvider, open, seal } from '@anshim/core';
+import { KubernetesKeyStore } from './key-store.ts';
+import { createNamespace, kubeConfig, kubectl } from './test-harness.ts';
+
+test('data keys live wrapped in Secrets; a KEK rotation re-wraps them without touching sealed data; destruction leaves a tombstone', async () => {
+  const ns = createNamespace('keys-it');
+  const kc = kubeConfig();
+  const kek1 = new LocalKekProvider('kek-old', randomBytes(32));
+  const kek2 = new LocalKekProvider('kek-new', randomBytes(32));
+  const campaign = `${ns}.promo`;
+
+  const before = new KubernetesKeyStore(kc, [kek1]);
+  const id = await before.ensure(campaign);
+  const [key] = await before.open(campaign);
+  const record = seal(key!, Buffer.from('sealed recipient'));
+  const stored = JSON.parse(kubectl(['get', 'secret', 'anshim-dek-promo', '-n', ns, '-o', 'json'])) as {
+    data: Record<string, string>;
+  };
+  assert.ok(!Buffer.from(stored.data.wrapped!, 'base64').includes(key!.material), 'etcd holds only the wrapped key');
+
+  // The operator restarts with a new KEK and the old one as previous: the key is re-wrapped.
+  const rotating = new KubernetesKeyStore(kc, [kek2, kek1]);
+  assert.equal(await rotating.ensure(campaign), id, 'same data key');
+  const [rewrapped] = await new KubernetesKeyStore(kc, [kek2]).open(campaign);
+  assert.equal(open(rewrapped!, record).toString(), 'sealed recipient', 'old records open under the new KEK');
+  await assert.rejects(before.open(campaign), (e: KeyError) => e.reason === 'unknown-kek', 'the old KEK is retired');
+
+  assert.deepEqual(await rotating.destroy(campaign), [id]);
+  await assert.rejects(rotating.open(campaign), (e: KeyError) => e.reason === 'campaign-key-destroyed');
+  await assert.rejects(rotating.ensure(campaign), (e: KeyError) => e.reason === 'campaign-key-destroyed');
+  kubectl(['delete', 'namespace', ns, '--wait=false']);
+});
