@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KeyError, LocalKekProvider, open, seal } from '@anshim/core';
+import type { KeyError } from '@anshim/core';
+import { LocalKekProvider, open, seal } from '@anshim/core';
 import { KubernetesKeyStore } from './key-store.ts';
 import { createNamespace, kubeConfig, kubectl } from './test-harness.ts';
 
