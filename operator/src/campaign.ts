@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 
 export const GROUP = 'messaging.anshim.io';
 export const VERSION = 'v1alpha1';
@@ -85,4 +85,17 @@ export function parseDuration(text: string): number {
   for (const [, n, unit] of text.matchAll(/([0-9]+)(h|m|s)/g))
     ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000 }[unit as 'h' | 'm' | 's'];
   return ms;
+}
+
+/** Reads campaigns of one namespace from the API server (for tools, the quick start and tests). */
+export function campaignReader(kc: KubeConfig, namespace: string): (name: string) => Promise<MessagingCampaign> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  return async (name) =>
+    (await api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    })) as MessagingCampaign;
 }

@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
 import { proveShredded, shredSampleFromCampaignRecord, type SignedDestructionCertificate } from '@anshim/compliance';
 import { createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 import { fakeRecipients, produceRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
-import { GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
+import { campaignReader, GROUP, VERSION, type MessagingCampaign } from './campaign.ts';
 import { KubernetesKeyStore } from './key-store.ts';
 import { LocalRunner } from './local-runner.ts';
 import {
@@ -159,15 +159,8 @@ test(
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
     const samples = await readSamples(`anshim.campaign.${campaignId}.bulk`, 5);
 
-    const api = kc.makeApiClient(k8s.CustomObjectsApi);
-    const get = async () =>
-      (await api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: ns,
-        name,
-      })) as MessagingCampaign;
+    const read = campaignReader(kc, ns);
+    const get = () => read(name);
     let maxPods = 0;
     const completed = await eventually(
       'Completed',

@@ -8,7 +8,7 @@ import type { KeyError } from '@anshim/core';
 import { repoRoot } from '@anshim/stack';
 import { TOPICS } from '@anshim/worker';
 import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
-import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
+import { campaignReader, FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
 import type { DestructionRecord } from './destruction.ts';
 import { KubernetesKeyStore, keySecretName } from './key-store.ts';
 import {
@@ -47,14 +47,7 @@ function campaignManifest(name: string, overrides: Partial<MessagingCampaign['sp
   };
 }
 
-const getMc = async (name: string) =>
-  (await custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace: ns,
-    name,
-  })) as MessagingCampaign;
+const getMc = (name: string) => campaignReader(kc, ns)(name);
 const readDeployment = (name: string) => apps.readNamespacedDeployment({ namespace: ns, name });
 const topicOf = (name: string) => `anshim.campaign.${ns}.${name}.bulk`;
 const eventsOf = async (name: string) =>

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import cliProgress from 'cli-progress';
 import { carrierKeyFromFleetSecret, createLogger, type CarrierId } from '@anshim/core';
-import { GROUP, LocalRunner, PLURAL, VERSION, type MessagingCampaign } from '@anshim/operator';
+import { campaignReader, GROUP, LocalRunner, VERSION, type MessagingCampaign } from '@anshim/operator';
 import { LocalCa, down, printEndpoints, repoRoot, stateDir, status, up } from '@anshim/stack';
 import { startProcess, stopProcess, type Started } from './processes.ts';
 
@@ -226,15 +226,8 @@ export async function runQuickStart(o: { exitWhenDone: boolean; retention: strin
     apply(mc);
     const name = mc.metadata.name;
     const campaignId = `${ns}.${name}`;
-    const api = kc.makeApiClient(k8s.CustomObjectsApi);
-    const get = async () =>
-      (await api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: ns,
-        name,
-      })) as MessagingCampaign;
+    const read = campaignReader(kc, ns);
+    const get = () => read(name);
     say(`kubectl apply -f examples/campaign.yaml → messagingcampaign/${name}`);
     await until(async () => (await get()).status?.phase === 'Provisioning', 'the campaign to be provisioned');
 
