@@ -71,6 +71,7 @@ ENTRYPOINT ["node", "--import", "tsx", "operator/src/main.ts"]
 # ---- the data plane: one campaign's Kafka consumer and carrier dispatch (pods made by the operator) ----
 FROM runtime AS worker
 COPY worker/src worker/src
+COPY compliance/src compliance/src
 USER 10001:10001
 # The operator's Deployment sets the same command; a worker has no port (Kafka rebalances a stuck one away).
 HEALTHCHECK NONE

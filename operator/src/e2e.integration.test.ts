@@ -2,11 +2,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
-import { proveShredded, shredSampleFromCampaignRecord, type SignedDestructionCertificate } from '@anshim/compliance';
+import {
+  KafkaAuditStore,
+  proveShredded,
+  shredSampleFromCampaignRecord,
+  type SignedDestructionCertificate,
+} from '@anshim/compliance';
 import { createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 import { fakeRecipients, produceRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
@@ -222,6 +227,21 @@ test(
     await eventually('the worker processes gone', async () =>
       runner.snapshot().every((s) => s.pods === 0) ? true : undefined,
     );
+
+    // Every opening of a sealed recipient is in the workers' audit chains, as counts.
+    const auditStore = await KafkaAuditStore.connect(kafka);
+    let opened = 0;
+    let failedToOpen = 0;
+    for (const log of readdirSync(runner.logDir())) {
+      for (const e of await auditStore.readChain(`worker.${log.replace(/\.log$/, '')}`)) {
+        if (e.action !== 'decrypt-batch' || e.subject !== campaignId) continue;
+        opened += Number(e.details.opened);
+        failedToOpen += Number(e.details.failed);
+      }
+    }
+    await auditStore.close();
+    assert.ok(opened >= RECIPIENTS, `decrypt-batch entries count ${opened} openings`);
+    assert.equal(failedToOpen, 0);
 
     // Privacy: the canary never reached Kafka's disk, etcd's disk, or any process log.
     const needles = [CANARY.phone, CANARY.dashed, CANARY.name].map((s) => Buffer.from(s));

@@ -77,6 +77,7 @@ export function workerFileFor(
     campaigns: [{ spec, wrappedKeys: wrappedKeys.map((w) => w.toString('base64')) }],
     poolThreads: fleet.spec.worker.poolThreads,
     followReports: true,
+    auditDecrypts: true,
   };
 }
 

@@ -25,6 +25,8 @@ export interface WorkerFile {
   campaigns: Array<{ spec: CampaignSpec; wrappedKeys: string[] }>;
   /** Topics of advertisements held for the night window. */
   holdTopics?: string[];
+  /** Append decryption counts to the audit chain (the operator sets it for every campaign worker). */
+  auditDecrypts?: boolean;
   /** Hex file with the fleet's opt-out list key (required for advertising campaigns). */
   optOutKeyFile?: string;
   poolThreads?: number;
@@ -94,6 +96,7 @@ export async function loadWorkerFile(path: string) {
       serverName: file.tls.serverName,
     },
     holdTopics: file.holdTopics,
+    auditDecrypts: file.auditDecrypts,
     optOutKey: file.optOutKeyFile
       ? Buffer.from(readFileSync(mounted(file.optOutKeyFile), 'utf8').trim(), 'hex')
       : undefined,

@@ -8,6 +8,7 @@ import type { PreparedMessage } from './prepare.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
 import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
+import { OPEN_FAILURES } from './decrypt-audit.ts';
 import { recordConsumed, recordDeadLetter, recordDispatch } from './telemetry.ts';
 
 /** Kakao results after which the same logical message is re-sent as SMS/LMS. */
@@ -41,6 +42,8 @@ export interface ProcessorDeps {
   optOuts?: { has(tag: string): boolean };
   optOutKey?: Uint8Array;
   now?: () => number;
+  /** Counts of sealed recipients opened per campaign, for the audit chain. */
+  decryptAudit?: { record(campaignId: string, opened: number, failed: number): void };
 }
 
 /**
@@ -75,6 +78,11 @@ export class BatchProcessor {
         now: (deps.now ?? Date.now)(),
         optOutKey: deps.optOutKey,
       });
+      if (deps.decryptAudit) {
+        const failedToOpen = out.failed.filter((f) => OPEN_FAILURES.has(f.reason)).length;
+        const malformed = out.failed.filter((f) => f.reason === 'malformed-record').length;
+        deps.decryptAudit.record(campaignId, pending.length - failedToOpen - malformed, failedToOpen);
+      }
       for (const f of out.failed) {
         wrote = true;
         this.deadLetter(campaignId, '', f.reason, f.detail, pending[f.index]!.value, 0);

@@ -8,6 +8,8 @@ import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import { PreparePool } from './pool.ts';
 import { BatchProcessor } from './processor.ts';
 import { ProgressCounters, type CampaignProgress } from './progress.ts';
+import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
+import { DecryptAudit } from './decrypt-audit.ts';
 import { OptOutList } from './opt-outs.ts';
 import { ReportsPump } from './reports.ts';
 import { BatchingSink } from './sink.ts';
@@ -46,6 +48,8 @@ export interface WorkerConfig {
   optOutKey?: Uint8Array;
   /** The clock the night window is judged by (tests move it). */
   now?: () => number;
+  /** Append decryption counts to this worker's audit chain (`worker.<workerId>` on anshim.audit). */
+  auditDecrypts?: boolean;
 }
 
 export interface WorkerDeps {
@@ -73,6 +77,7 @@ export class MessagingWorker {
   private optOuts: OptOutList | undefined;
   private readonly holdTimers = new Set<NodeJS.Timeout>();
   private poolGauges: { close(): void } | undefined;
+  private decryptAudit: DecryptAudit | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -98,6 +103,10 @@ export class MessagingWorker {
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     this.sink = new BatchingSink(this.producer);
+    if (c.auditDecrypts) {
+      const chain = await AuditChain.open(await KafkaAuditStore.connect(this.kafka), `worker.${c.workerId}`);
+      this.decryptAudit = new DecryptAudit(chain, `system:worker:${c.workerId}`, this.log);
+    }
     if (c.optOutKey) {
       this.optOuts = new OptOutList(this.kafka, `anshim.optouts.${c.workerId}`, this.log);
       await this.optOuts.start();
@@ -156,6 +165,7 @@ export class MessagingWorker {
       optOuts: this.optOuts,
       optOutKey: c.optOutKey,
       now: c.now,
+      decryptAudit: this.decryptAudit,
     });
     if (c.holdTopics?.length) await this.startHoldConsumer(c.holdTopics, processor);
     await consumer.connect();
@@ -258,6 +268,7 @@ export class MessagingWorker {
     await this.consumer?.stop();
     await this.consumer?.disconnect();
     for (const t of this.holdTimers) clearTimeout(t);
+    await this.decryptAudit?.stop();
     await this.holdConsumer?.disconnect();
     await this.optOuts?.stop();
     await Promise.all(this.pumps.map((p) => p.stop()));
