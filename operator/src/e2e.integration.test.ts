@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
@@ -14,7 +14,8 @@ import {
 } from '@anshim/compliance';
 import { createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
-import { fakeRecipients, produceRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
+import { startProcess, stopProcess, type Started } from '../../scripts/quickstart/processes.ts';
+import { fakeRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
 import { campaignReader, GROUP, VERSION, type MessagingCampaign } from './campaign.ts';
 import { KubernetesKeyStore } from './key-store.ts';
 import { LocalRunner } from './local-runner.ts';
@@ -39,6 +40,8 @@ let kc: k8s.KubeConfig;
 let kafka: Kafka;
 let runner: LocalRunner;
 let operator: OperatorProcess;
+let gateway: Started<{ url: string }> | undefined;
+const optOutKeyFile = join(kek.dir, 'opt-out-key');
 
 async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   const consumer = kafka.consumer({ groupId: `samples-${Date.now()}` });
@@ -80,7 +83,8 @@ before(async () => {
       ),
     }),
   );
-  kubectl(['apply', '-f', '-'], secret('anshim-opt-out-key', { key: randomBytes(32).toString('hex') }));
+  writeFileSync(optOutKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  kubectl(['apply', '-f', '-'], secret('anshim-opt-out-key', { key: readFileSync(optOutKeyFile) }));
   kubectl(
     ['apply', '-f', '-'],
     secret('anshim-carrier-tls', {
@@ -104,6 +108,25 @@ before(async () => {
     }),
   );
   operator = startOperator('op-e2e', ns, kek);
+  gateway = await startProcess<{ url: string }>(
+    'gateway',
+    [
+      'gateway/src/main.ts',
+      '--kubeconfig',
+      requireStack().kubeconfig,
+      '--brokers',
+      requireStack().kafka.brokers.join(','),
+      '--kek-file',
+      kek.file,
+      '--kek-id',
+      kek.id,
+      '--opt-out-key-file',
+      optOutKeyFile,
+      '--port',
+      '0',
+    ],
+    { cwd: repoRoot, logFile: join(kek.dir, 'gateway.log') },
+  );
   runner = new LocalRunner(kc, {
     cwd: repoRoot,
     rootDir: join(kek.dir, 'runner'),
@@ -116,6 +139,7 @@ before(async () => {
 after(async () => {
   await deleteCampaigns(ns).catch((err: Error) => console.error(err.message));
   await runner.stop();
+  if (gateway) await stopProcess(gateway);
   operator.child.kill('SIGTERM');
   await operator.exited;
   await carriers.stop();
@@ -146,21 +170,25 @@ test(
     );
     const keys = new KubernetesKeyStore(kc, [kek.provider]);
     const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
-    const recipients = [
-      // Night consent too, so the run does not wait for 08:00 KST whenever CI runs.
-      ...[...fakeRecipients(RECIPIENTS - 1)].map((r) => ({
-        ...r,
-        vars: { 매장: '강남점' },
-        consent: { advertising: true, night: true },
-      })),
+    await eventually('Provisioning', async () =>
+      (await campaignReader(kc, ns)(name)).status?.phase === 'Provisioning' ? true : undefined,
+    );
+    // Staff upload the spreadsheet at the gateway (csv, Korean headers); night consent too, so the
+    // run does not wait for 08:00 KST whenever CI runs. The canary is one of the rows.
+    const rows = [...fakeRecipients(RECIPIENTS - 1)].map((r) => `${r.name},${r.phone},강남점,Y,Y`);
+    rows.push(`${CANARY.name},${CANARY.dashed},강남점,Y,Y`);
+    const csv = Buffer.from(['이름,휴대폰번호,매장,광고수신동의,야간수신동의', ...rows].join('\n'));
+    const upload = await fetch(
+      `${gateway!.ready.url}/v1/campaigns/${campaignId}/uploads?purpose=advertising&format=csv`,
       {
-        phone: CANARY.dashed,
-        name: CANARY.name,
-        vars: { 매장: '강남점' },
-        consent: { advertising: true, night: true },
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: csv,
       },
-    ];
-    await produceRecipients(kafka, `anshim.campaign.${campaignId}.bulk`, key!, campaignId, recipients);
+    );
+    const answer = (await upload.json()) as { counts: { accepted: number } };
+    assert.equal(upload.status, 200, JSON.stringify(answer));
+    assert.equal(answer.counts.accepted, RECIPIENTS);
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
     const samples = await readSamples(`anshim.campaign.${campaignId}.bulk`, 5);
 
@@ -250,7 +278,7 @@ test(
       ...scanFiles(stack.kafka.dataDir, needles),
       ...scanFiles(stack.etcd!.dataDir, needles),
       ...scanFiles(runner.logDir(), needles),
-      ...scanFiles(kek.dir, needles),
+      ...scanFiles(kek.dir, needles), // operator and gateway logs, certificates
     ];
     assert.deepEqual(hits, []);
   },
