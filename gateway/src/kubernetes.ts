@@ -13,14 +13,36 @@ import {
 import type { CampaignInfo, CampaignLookup } from './campaigns.ts';
 import type { AuditEvent } from './ingest.ts';
 
-/** Campaigns as the API server has them (read per request: uploads are rare, and phases move). */
+/**
+ * Campaigns as the API server has them, each read reused for `cacheMs` (the message API takes
+ * hundreds of OTPs a second; a phase change is seen within that time).
+ */
 export class KubernetesCampaignLookup implements CampaignLookup {
   private readonly api: k8s.CustomObjectsApi;
-  constructor(kc: k8s.KubeConfig) {
+  private readonly cache = new Map<string, { at: number; mc: Promise<MessagingCampaign | undefined> }>();
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly cacheMs = 2000,
+  ) {
     this.api = kc.makeApiClient(k8s.CustomObjectsApi);
   }
 
-  async object(campaignId: string): Promise<MessagingCampaign | undefined> {
+  object(campaignId: string): Promise<MessagingCampaign | undefined> {
+    const hit = this.cache.get(campaignId);
+    if (hit && Date.now() - hit.at < this.cacheMs) return hit.mc;
+    const mc = this.fetch(campaignId);
+    this.cache.set(campaignId, { at: Date.now(), mc });
+    // Only a campaign that accepts recipients is remembered: one still Pending is asked again next time.
+    mc.then(
+      (got) => {
+        if (!got || !['Provisioning', 'Sending'].includes(got.status?.phase ?? '')) this.cache.delete(campaignId);
+      },
+      () => this.cache.delete(campaignId),
+    );
+    return mc;
+  }
+
+  private async fetch(campaignId: string): Promise<MessagingCampaign | undefined> {
     let ref: { namespace: string; name: string };
     try {
       ref = campaignRefOf(campaignId);

@@ -70,7 +70,8 @@ const auditChain = async () =>
   })());
 
 const app = createGatewayServer({
-  keys: new KubernetesKeyStore(kc, [kek]),
+  // A key Secret read is reused for 5 s: a key shredded meanwhile only seals records nobody can open.
+  keys: new KubernetesKeyStore(kc, [kek], 5000),
   campaigns,
   producer,
   logger: log,

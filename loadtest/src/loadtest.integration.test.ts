@@ -2,9 +2,6 @@
 // Latency bounds are loosened on purpose (tests assert behaviour, never timings); what is
 // asserted is that k6 wrote its summary, its thresholds held, and every accepted message
 // reached the campaign's Kafka topic and was counted by the operator.
-// Known platform bug, tolerated here and surfaced by the real scenarios' 1 % bar: between
-// messages an open-ended (transactional) campaign passes through Draining (queued > final,
-// lag 0), and the gateway answers 409 campaign-not-accepting meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +17,7 @@ test('a tiny steady run passes its thresholds and its messages reach Kafka', { t
     [
       ...['--import', 'tsx', join(repoRoot, 'loadtest/src/run.ts'), 'steady'],
       ...['--rate', '10', '--duration', '5s', '--p95', '20000', '--p99', '30000', '--drain-timeout', '30s'],
-      ...['--max-error-rate', '0.5'],
+      ...['--max-error-rate', '0.01'],
       ...['--out', out],
     ],
     { cwd: repoRoot, encoding: 'utf8', timeout: 140_000 },
@@ -35,7 +32,7 @@ test('a tiny steady run passes its thresholds and its messages reach Kafka', { t
   assert.ok(result.figures.requests >= 40, `only ${result.figures.requests} requests`);
   assert.ok(result.campaign, 'the runner read the campaign status');
   const accepted = Math.round(result.figures.requests * (1 - result.figures.errorRate));
-  assert.ok(accepted >= 20, `only ${accepted} messages accepted`);
+  assert.ok(accepted >= 40, `only ${accepted} messages accepted`);
   assert.equal(result.campaign.counts?.queued, accepted, 'every accepted message is on the topic');
   assert.equal(result.campaign.counts?.sent, accepted, 'and went to a carrier');
 });

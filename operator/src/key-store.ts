@@ -26,11 +26,28 @@ const KEY_ID = 'messaging.anshim.io/key-id';
 export class KubernetesKeyStore implements CampaignKeyStore {
   private readonly core: k8s.CoreV1Api;
 
+  private readonly cache = new Map<string, { at: number; secret: Promise<k8s.V1Secret | undefined> }>();
+
+  /**
+   * `readCacheMs` lets a busy reader (the gateway's message API) reuse a Secret it read moments
+   * ago for `open`; ensure and destroy always read afresh.
+   */
   constructor(
     kc: k8s.KubeConfig,
     private readonly keks: readonly KeyEncryptionKeyProvider[],
+    private readonly readCacheMs = 0,
   ) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  private cachedRead(campaignId: string): Promise<k8s.V1Secret | undefined> {
+    if (this.readCacheMs <= 0) return this.read(campaignId);
+    const hit = this.cache.get(campaignId);
+    if (hit && Date.now() - hit.at < this.readCacheMs) return hit.secret;
+    const secret = this.read(campaignId);
+    this.cache.set(campaignId, { at: Date.now(), secret });
+    secret.catch(() => this.cache.delete(campaignId));
+    return secret;
   }
 
   private async read(campaignId: string): Promise<k8s.V1Secret | undefined> {
@@ -117,7 +134,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
   }
 
   async open(campaignId: string): Promise<DataKey[]> {
-    const secret = await this.read(campaignId);
+    const secret = await this.cachedRead(campaignId);
     const annotations = secret?.metadata?.annotations ?? {};
     return openStoredKeys(
       campaignId,

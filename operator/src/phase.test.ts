@@ -27,6 +27,7 @@ test('a partial upload does not complete the campaign', () => {
 
 test('transactional and alert campaigns stay open for the next message', () => {
   assert.equal(nextPhase('Sending', facts({ final: 100, openEnded: true })), 'Sending');
+  assert.equal(nextPhase('Sending', facts({ final: 60, openEnded: true })), 'Sending', 'never Draining between OTPs');
 });
 
 test('a provisioning error later on does not send a running campaign back to Pending', () => {

@@ -19,8 +19,8 @@ export function nextPhase(current: Phase | undefined, f: PhaseFacts): Phase {
   if (current === 'Completed' || current === 'Destroyed' || current === 'Failed') return current;
   if (!f.provisioned) return current && current !== 'Pending' ? current : 'Pending';
   if (f.queued === 0) return 'Provisioning';
-  if (f.lag > 0) return 'Sending';
+  // An OTP or alert campaign stays open between messages: the gateway keeps accepting them.
+  if (f.lag > 0 || f.openEnded) return 'Sending';
   if (f.final >= f.queued && f.ingestComplete && !f.openEnded) return 'Completed';
-  if (f.openEnded && f.final >= f.queued) return 'Sending';
   return 'Draining';
 }
