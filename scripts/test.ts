@@ -55,8 +55,9 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
   try {
-    // Integration tests mostly wait on Kafka and the API server; three files at a time keep two cores busy.
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', ...files], {
+    // One file at a time: with three at once on two cores the worker's integration test hung twice
+    // in forty runs (not yet understood), and a green CI matters more than two minutes.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
       cwd: repoRoot,
       stdio: 'inherit',
     });
