@@ -33,13 +33,12 @@ export async function startProcess<T = Record<string, unknown>>(
   const log = createWriteStream(opts.logFile, { flags: 'a', mode: 0o600 });
   child.stderr!.pipe(log);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`${name} did not get ready within ${(opts.timeoutMs ?? 60_000) / 1000}s; see ${opts.logFile}`),
-        ),
-      opts.timeoutMs ?? 60_000,
-    );
+    const timer = setTimeout(() => {
+      // Not ready in time: stop it here, since the caller never gets a handle to stop it.
+      child.kill('SIGTERM');
+      reject(new Error(`${name} did not get ready within ${(opts.timeoutMs ?? 60_000) / 1000}s; see ${opts.logFile}`));
+    }, opts.timeoutMs ?? 60_000);
+
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code} before it was ready; see ${opts.logFile}`));
