@@ -12,6 +12,7 @@ const entries = {
   test: 'scripts/test.ts',
   stack: 'stack/src/cli.ts',
   'bench:dispatch': 'worker/bench/dispatch.bench.ts',
+  'bench:prepare': 'worker/bench/prepare.bench.ts',
   loadtest: 'loadtest/src/run.ts',
 };
 

@@ -141,7 +141,7 @@ describe('Dockerfile', () => {
       assert.equal(users.at(-1), 'USER 10001:10001');
       assert.ok(
         stage(target).lines.some((l) =>
-          /^(ENTRYPOINT|CMD)\s+\["node", "--import", "tsx", "[a-z]+\/src\/main\.ts"/.test(l),
+          /^(ENTRYPOINT|CMD)\s+\["node", ("--[a-z-]+=\d+", )*"--import", "tsx", "[a-z]+\/src\/main\.ts"/.test(l),
         ),
       );
       assert.ok(

@@ -54,24 +54,62 @@ function headerFor(key: DataKey): Buffer {
   return header;
 }
 
+/** Bytes of the frame that seals `plaintextLength` bytes under `key`. */
+export function sealedLength(key: DataKey, plaintextLength: number): number {
+  return headerFor(key).length + NONCE_BYTES + plaintextLength + TAG_BYTES;
+}
+
+/**
+ * Additional authenticated data: bytes, or text (see contextAadText) that is written into
+ * a scratch buffer here instead of allocating one per message on the hot path.
+ */
+export type Aad = Uint8Array | string;
+
+let aadScratch = Buffer.allocUnsafeSlow(512);
+
+function aadBytes(aad: Aad): Uint8Array {
+  if (typeof aad !== 'string') return aad;
+  const max = aad.length * 3;
+  if (max > aadScratch.length) aadScratch = Buffer.allocUnsafeSlow(Math.max(max, aadScratch.length * 2));
+  // setAAD copies it straight away, so one scratch buffer serves every call.
+  return aadScratch.subarray(0, aadScratch.write(aad, 0, 'utf8'));
+}
+
 /**
  * Seals `plaintext` under `key`. `aad` binds the frame to its context (see contextAad):
  * a frame moved to another record or campaign fails to open.
  */
-export function seal(key: DataKey, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+export function seal(key: DataKey, plaintext: Uint8Array, aad?: Aad): Buffer {
+  const frame = Buffer.allocUnsafe(sealedLength(key, plaintext.length));
+  sealInto(key, plaintext, aad, frame, 0);
+  return frame;
+}
+
+/**
+ * Seals into `target` at `offset` (sealedLength(key, plaintext.length) bytes), so an
+ * encoder can place the frame inside a larger message without a copy. Returns the length.
+ */
+export function sealInto(
+  key: DataKey,
+  plaintext: Uint8Array,
+  aad: Aad | undefined,
+  target: Buffer,
+  offset: number,
+): number {
   if (key.destroyed) throw new EnvelopeError('key-destroyed', key.id);
   const header = headerFor(key);
-  const nonceAt = header.length;
+  const nonceAt = offset + header.length;
   const bodyAt = nonceAt + NONCE_BYTES;
-  const frame = Buffer.allocUnsafe(bodyAt + plaintext.length + TAG_BYTES);
-  header.copy(frame, 0);
-  writeNonce(frame, nonceAt);
-  const cipher = createCipheriv(CIPHER, key.keyObject(), frame.subarray(nonceAt, bodyAt), { authTagLength: TAG_BYTES });
-  if (aad !== undefined) cipher.setAAD(aad);
-  let at = bodyAt + cipher.update(plaintext).copy(frame, bodyAt);
-  at += cipher.final().copy(frame, at);
-  cipher.getAuthTag().copy(frame, at);
-  return frame;
+  header.copy(target, offset);
+  writeNonce(target, nonceAt);
+  const cipher = createCipheriv(CIPHER, key.keyObject(), target.subarray(nonceAt, bodyAt), {
+    authTagLength: TAG_BYTES,
+  });
+  if (aad !== undefined) cipher.setAAD(aadBytes(aad));
+  let at = bodyAt + cipher.update(plaintext).copy(target, bodyAt);
+  at += cipher.final().copy(target, at);
+  at += cipher.getAuthTag().copy(target, at);
+  return at - offset;
 }
 
 interface ParsedFrame {
@@ -106,13 +144,13 @@ export function frameKeyId(frame: Uint8Array): string {
 }
 
 /** Opens a frame with one key, or with whichever key a keyring holds for the frame's key id. */
-export function open(keys: DataKey | KeyLookup, frame: Uint8Array, aad?: Uint8Array): Buffer {
+export function open(keys: DataKey | KeyLookup, frame: Uint8Array, aad?: Aad): Buffer {
   const { keyId, nonce, ciphertext, tag } = parseFrame(frame);
   const key = keys instanceof DataKey ? (keys.id === keyId ? keys : undefined) : keys.lookup(keyId);
   if (key === undefined) throw new EnvelopeError('unknown-key', keyId);
   if (key.destroyed) throw new EnvelopeError('key-destroyed', keyId);
   const decipher = createDecipheriv(CIPHER, key.keyObject(), nonce, { authTagLength: TAG_BYTES });
-  if (aad !== undefined) decipher.setAAD(aad);
+  if (aad !== undefined) decipher.setAAD(aadBytes(aad));
   decipher.setAuthTag(tag);
   const plaintext = decipher.update(ciphertext);
   try {
@@ -131,5 +169,10 @@ const AAD_SEPARATOR = '\u001f';
  * separator keeps ('ab','c') and ('a','bc') distinct.
  */
 export function contextAad(...parts: string[]): Buffer {
-  return Buffer.from(parts.join(AAD_SEPARATOR), 'utf8');
+  return Buffer.from(contextAadText(...parts), 'utf8');
+}
+
+/** contextAad as text, for seal and open to encode without an allocation. */
+export function contextAadText(...parts: string[]): string {
+  return parts.join(AAD_SEPARATOR);
 }

@@ -16,7 +16,7 @@
 //   Reports keeps streaming: the report link stays up and nothing accepted is lost.
 import {
   open,
-  carrierAad,
+  carrierAadText,
   createLogger,
   SimulatedPortabilityDirectory,
   type CarrierId,
@@ -226,12 +226,12 @@ class CarrierDesk {
     let recipient: Buffer;
     let body: Buffer;
     try {
-      recipient = open(this.key, m.sealedRecipient, carrierAad(campaignId, id, 'recipient'));
+      recipient = open(this.key, m.sealedRecipient, carrierAadText(campaignId, id, 'recipient'));
     } catch {
       return this.reject(id, 'decrypt-failed');
     }
     try {
-      body = open(this.key, m.sealedBody, carrierAad(campaignId, id, 'body'));
+      body = open(this.key, m.sealedBody, carrierAadText(campaignId, id, 'body'));
     } catch {
       recipient.fill(0);
       return this.reject(id, 'decrypt-failed');

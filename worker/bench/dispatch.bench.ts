@@ -13,6 +13,7 @@ import { generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/c
 import { repoRoot, requireStack, up } from '@anshim/stack';
 import { campaignTopic, CAMPAIGN_HEADER } from '../src/topics.ts';
 import type { WorkerFile } from '../src/config-file.ts';
+import { buildTaskBundle, POOL_TASK_ENV } from '../src/task-bundle.ts';
 import { carrierTlsFiles, createCampaignTopic, fakeRecipients, stackKafka, textCampaign } from '../src/test-harness.ts';
 
 const { values: args } = parseArgs({
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'preload' },
     // --reports=off: the worker does not follow carriers' delivery reports (isolates their cost).
     reports: { type: 'string', default: 'on' },
+    // --bundle=off: pool threads load task.ts through tsx, as in tests, instead of the prebuilt task.
+    bundle: { type: 'string', default: 'on' },
   },
 });
 const TOTAL = Number(args.records);
@@ -61,7 +64,9 @@ function startProcess(
   const profile = process.env.ANSHIM_BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANSHIM_BENCH_PROFILE}`]
     : [];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, script), ...argv], {
+  // The worker runs with the flags its pod template gives it (operator/src/workers.ts).
+  const flags = script.startsWith('worker/') ? ['--max-semi-space-size=4'] : [];
+  return spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', join(repoRoot, script), ...argv], {
     cwd: repoRoot,
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', out],
@@ -157,7 +162,14 @@ async function main(): Promise<void> {
         'worker',
         'worker/src/main.ts',
         [],
-        { ANSHIM_WORKER_CONFIG: join(work, 'worker.json'), ANSHIM_WORKER_ID: 'bench-worker' },
+        {
+          ANSHIM_WORKER_CONFIG: join(work, 'worker.json'),
+          ANSHIM_WORKER_ID: 'bench-worker',
+          // As the worker image runs it: pool threads on the prebuilt task (see task-bundle.ts).
+          ...(args.bundle === 'on'
+            ? { [POOL_TASK_ENV]: await buildTaskBundle(join(repoRoot, 'worker', 'dist', 'task.cjs')) }
+            : {}),
+        },
         work,
       );
       children.push(worker);

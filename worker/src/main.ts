@@ -2,6 +2,7 @@
 import { createLogger } from '@anshim/core';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { loadWorkerFile } from './config-file.ts';
+import { POOL_TASK_ENV } from './task-bundle.ts';
 import { MessagingWorker } from './worker.ts';
 
 const log = createLogger('worker');
@@ -14,7 +15,8 @@ try {
   const { config, campaigns, keys } = await loadWorkerFile(path);
   // ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans.
   const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-worker', process.env, config.workerId));
-  const worker = new MessagingWorker(config, { campaigns, keys, log });
+  const poolTaskFile = process.env[POOL_TASK_ENV] || undefined;
+  const worker = new MessagingWorker({ ...config, poolTaskFile }, { campaigns, keys, log });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

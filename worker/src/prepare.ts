@@ -1,5 +1,4 @@
 import {
-  carrierAad,
   chooseTextChannel,
   EnvelopeError,
   InvalidPhoneError,
@@ -11,14 +10,14 @@ import {
   MessageTooLongError,
   normalizeKoreanPhone,
   open,
-  recordAad,
-  seal,
+  recordAadText,
   type CarrierId,
   type DataKey,
   type KeyLookup,
   type PortabilityDirectory,
 } from '@anshim/core';
-import { CampaignRecord, CarrierMessage, Channel, RecipientPayload } from '@anshim/proto';
+import { CampaignRecord, Channel, RecipientPayload } from '@anshim/proto';
+import { encodeCarrierFrame } from './carrier-frame.ts';
 import type { CampaignChannel, CampaignSpec } from './campaign.ts';
 import { renderTemplate, TemplateVariableError } from './render.ts';
 
@@ -108,7 +107,7 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
 
   let plaintext: Buffer;
   try {
-    plaintext = open(ctx.campaignKeys, record.sealedRecipient, recordAad(record.campaignId, record.recordId));
+    plaintext = open(ctx.campaignKeys, record.sealedRecipient, recordAadText(record.campaignId, record.recordId));
   } catch (err) {
     if (err instanceof EnvelopeError) {
       const reason =
@@ -185,20 +184,22 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
   const recordId = record.recordId;
   const campaignId = record.campaignId;
   const idempotencyKey = idempotencyKeyFor(campaignId, recordId, step);
-  const frame = CarrierMessage.encode({
-    id: recordId,
-    campaignId,
-    channel,
-    sealedRecipient: seal(carrierKey, Buffer.from(national, 'utf8'), carrierAad(campaignId, recordId, 'recipient')),
-    sealedBody: seal(carrierKey, Buffer.from(text, 'utf8'), carrierAad(campaignId, recordId, 'body')),
-    idempotencyKey,
-    priority: record.priority,
-    expiresAtMs: ctx.campaign.ttlMs > 0 ? Number(record.enqueuedAtMs) + ctx.campaign.ttlMs : 0,
-    attempt: 1,
-    templateCode: channel === Channel.ALIMTALK ? (ctx.campaign.templateCode ?? '') : '',
-    senderNumber: ctx.campaign.senderNumber,
-    keyId: carrierKey.id,
-  }).finish();
+  const frame = encodeCarrierFrame(
+    {
+      id: recordId,
+      campaignId,
+      channel,
+      idempotencyKey,
+      priority: record.priority,
+      expiresAtMs: ctx.campaign.ttlMs > 0 ? Number(record.enqueuedAtMs) + ctx.campaign.ttlMs : 0,
+      attempt: 1,
+      templateCode: channel === Channel.ALIMTALK ? (ctx.campaign.templateCode ?? '') : '',
+      senderNumber: ctx.campaign.senderNumber,
+    },
+    carrierKey,
+    Buffer.from(national, 'utf8'),
+    Buffer.from(text, 'utf8'),
+  );
   return {
     recordId,
     campaignId,

@@ -1,4 +1,4 @@
-import { Channel, DeadLetter, ResultCode, RECORD_SCHEMA_VERSION } from '@anshim/proto';
+import { Channel, DeadLetter, DeliveryReport, ResultCode } from '@anshim/proto';
 import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
 import type { Dispatcher, DispatchOutcome } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
@@ -165,22 +165,21 @@ export class BatchProcessor {
     outcome: Extract<DispatchOutcome, { kind: 'rejected' }>,
   ): void {
     const now = Date.now();
+    const report = DeliveryReport.encode({
+      messageId: msg.recordId,
+      campaignId: msg.campaignId,
+      channel: msg.channel,
+      carrier: msg.carrier,
+      result: outcome.result,
+      submittedAtMs: now,
+      reportedAtMs: now,
+      attempt: outcome.attempts,
+      idempotencyKey: msg.idempotencyKey,
+    }).finish();
     this.deps.sink.pushReport(msg.campaignId, {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      report: {
-        messageId: msg.recordId,
-        campaignId: msg.campaignId,
-        channel: msg.channel,
-        carrier: msg.carrier,
-        result: outcome.result,
-        submittedAtMs: now,
-        reportedAtMs: now,
-        attempt: outcome.attempts,
-        idempotencyKey: msg.idempotencyKey,
-      },
+      bytes: report,
       fallback: step > 0,
       fallbackFromChannel: step > 0 ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
-      workerId: this.deps.workerId,
     });
   }
 

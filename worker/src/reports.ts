@@ -1,29 +1,45 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CarrierGatewayClient,
-  Channel,
-  RECORD_SCHEMA_VERSION,
-  type DeliveryReport,
-  type ReportBatch,
-} from '@anshim/proto';
+import { CARRIER_GATEWAY_SERVICE_NAME, Channel, ReportsRequest, type IReportsRequest } from '@anshim/proto';
 import type { CarrierId, Logger } from '@anshim/core';
 import type { CampaignDirectory } from './campaign.ts';
 import { channelOfStep } from './processor.ts';
 import type { ProgressCounters } from './progress.ts';
+import { forEachReport, type ReportView } from './report-frames.ts';
 import type { BatchingSink } from './sink.ts';
 import { recordReport } from './telemetry.ts';
 
-const FALLBACK_STEP = /#fallback(\d+)$/;
+// ReportBatches with the response left as bytes: the pump scans them (see report-frames.ts).
+const RawReportsClient = grpc.makeGenericClientConstructor(
+  {
+    reportBatches: {
+      path: `/${CARRIER_GATEWAY_SERVICE_NAME}/ReportBatches`,
+      requestStream: false,
+      responseStream: true,
+      requestSerialize: (req: IReportsRequest) => Buffer.from(ReportsRequest.encode(req).finish()),
+      requestDeserialize: () => {
+        throw new Error('client only');
+      },
+      responseSerialize: () => {
+        throw new Error('client only');
+      },
+      responseDeserialize: (buf: Buffer) => buf,
+    },
+  },
+  'CarrierGatewayReports',
+);
+type RawReportsClient = grpc.Client & {
+  reportBatches: (req: IReportsRequest) => grpc.ClientReadableStream<Buffer>;
+};
 
 /**
  * Follows one carrier's delivery-report stream and republishes each report to the reports
  * topic, reconnecting with backoff when the carrier goes away.
  */
 export class ReportsPump {
-  private call: grpc.ClientReadableStream<ReportBatch> | undefined;
+  private call: grpc.ClientReadableStream<Buffer> | undefined;
   private stopped = false;
-  private readonly client: InstanceType<typeof CarrierGatewayClient>;
+  private readonly client: RawReportsClient;
   private readonly done: Promise<void>;
 
   constructor(
@@ -41,7 +57,7 @@ export class ReportsPump {
       campaignIds?: string[];
     },
   ) {
-    this.client = new CarrierGatewayClient(address, credentials, channelOptions);
+    this.client = new RawReportsClient(address, credentials, channelOptions) as unknown as RawReportsClient;
     this.done = this.loop();
   }
 
@@ -51,9 +67,14 @@ export class ReportsPump {
         // Batched: one gRPC message carries hundreds of reports (a per-report stream tops out near 20k/s).
         const call = this.client.reportBatches({ campaignIds: this.deps.campaignIds ?? [] });
         this.call = call;
-        call.on('data', (batch: ReportBatch) => {
+        call.on('data', (batch: Buffer) => {
           failures = 0;
-          for (const r of batch.reports) this.publish(r as DeliveryReport);
+          try {
+            forEachReport(batch, (r) => this.publish(r));
+          } catch (err) {
+            // Reports before the bad one are published; the carrier's ledger still has the rest.
+            this.deps.log.error({ carrier: this.carrier, err: (err as Error).message }, 'unreadable report batch');
+          }
         });
         call.on('error', () => resolve(false));
         call.on('end', () => resolve(true));
@@ -65,17 +86,15 @@ export class ReportsPump {
     }
   }
 
-  private publish(r: DeliveryReport): void {
-    const step = Number(FALLBACK_STEP.exec(r.idempotencyKey)?.[1] ?? 0);
+  private publish(r: ReportView): void {
+    const step = r.fallbackStep;
     const campaign = this.deps.campaigns.get(r.campaignId);
     this.deps.progress.result(r.campaignId, r.result);
     recordReport(r);
     this.deps.sink.pushReport(r.campaignId, {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      report: r,
+      bytes: r.bytes,
       fallback: step > 0,
       fallbackFromChannel: step > 0 && campaign ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
-      workerId: this.deps.workerId,
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Message, Producer } from 'kafkajs';
-import { RECORD_SCHEMA_VERSION, ReportBatchRecord, type IReportRecord } from '@anshim/proto';
+import { encodeReportBatchRecord, type OutgoingReport } from './report-frames.ts';
 import { TOPICS } from './topics.ts';
 
 /**
@@ -9,13 +9,15 @@ import { TOPICS } from './topics.ts';
 export class BatchingSink {
   private queue = new Map<string, Message[]>();
   /** Reports waiting to be gathered into one ReportBatchRecord per campaign. */
-  private reports = new Map<string, IReportRecord[]>();
+  private reports = new Map<string, OutgoingReport[]>();
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly producer: Producer,
+    /** Written into every ReportRecord this sink publishes. */
+    private readonly workerId: string,
     private readonly opts: { lingerMs: number; maxBatch: number } = { lingerMs: 20, maxBatch: 2000 },
   ) {}
 
@@ -30,7 +32,7 @@ export class BatchingSink {
   }
 
   /** Queues a delivery report; reports of one campaign leave together as one Kafka record. */
-  pushReport(campaignId: string, report: IReportRecord): void {
+  pushReport(campaignId: string, report: OutgoingReport): void {
     const list = this.reports.get(campaignId);
     if (list) list.push(report);
     else this.reports.set(campaignId, [report]);
@@ -46,7 +48,7 @@ export class BatchingSink {
     if (this.reports.size > 0) {
       const batches: Message[] = [...this.reports].map(([campaignId, reports]) => ({
         key: campaignId,
-        value: Buffer.from(ReportBatchRecord.encode({ schemaVersion: RECORD_SCHEMA_VERSION, reports }).finish()),
+        value: encodeReportBatchRecord(this.workerId, reports),
       }));
       this.reports = new Map();
       const list = this.queue.get(TOPICS.reports);

@@ -31,6 +31,8 @@ export interface WorkerConfig {
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
   portabilitySeed?: string;
   poolThreads?: number;
+  /** A prebuilt pool task (see task-bundle.ts); default: task.ts through tsx. */
+  poolTaskFile?: string;
   partitionsConsumedConcurrently?: number;
   /** Records per pool task and per SubmitRequest. */
   chunkSize?: number;
@@ -102,7 +104,7 @@ export class MessagingWorker {
     const serverName = c.tls?.serverName ?? (c.tls ? 'localhost' : undefined);
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    this.sink = new BatchingSink(this.producer);
+    this.sink = new BatchingSink(this.producer, c.workerId);
     if (c.auditDecrypts) {
       const chain = await AuditChain.open(await KafkaAuditStore.connect(this.kafka), `worker.${c.workerId}`);
       this.decryptAudit = new DecryptAudit(chain, `system:worker:${c.workerId}`, this.log);
@@ -111,7 +113,7 @@ export class MessagingWorker {
       this.optOuts = new OptOutList(this.kafka, `anshim.optouts.${c.workerId}`, this.log);
       await this.optOuts.start();
     }
-    this.pool = new PreparePool({ threads: c.poolThreads });
+    this.pool = new PreparePool({ threads: c.poolThreads, taskFile: c.poolTaskFile });
     this.poolGauges = observePool(this.pool);
     for (const [carrier, endpoint] of Object.entries(c.carriers) as Array<[CarrierId, CarrierEndpoint]>) {
       this.links.set(carrier, new CarrierLink({ carrier, address: endpoint.address, credentials, serverName }));

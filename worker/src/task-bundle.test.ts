@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { carrierKeyFromFleetSecret, generateDataKey, sealCampaignRecord } from '@anshim/core';
+import { repoRoot } from '@anshim/stack';
+import { CarrierMessage } from '@anshim/proto';
+import { PreparePool } from './pool.ts';
+import { buildTaskBundle } from './task-bundle.ts';
+import { packFrames, unpackFrames } from './task.ts';
+import { fakeRecipients, textCampaign } from './test-harness.ts';
+
+test('pool threads on the prebuilt task prepare what task.ts prepares', async (t) => {
+  const file = await buildTaskBundle(join(repoRoot, 'worker', 'dist', `task-test-${process.pid}.cjs`));
+  t.after(() => rmSync(file, { force: true }));
+  const spec = textCampaign('bundle-test', { processors: ['skt', 'kt', 'lguplus'] });
+  const dataKey = generateDataKey(spec.id);
+  const carrierKeys = (['skt', 'kt', 'lguplus'] as const).map((carrier) => {
+    const k = carrierKeyFromFleetSecret(carrier, Buffer.alloc(32, 9));
+    return { carrier, id: k.id, material: new Uint8Array(k.material) };
+  });
+  const records = [...fakeRecipients(20)].map((r, i) => sealCampaignRecord(dataKey, spec.id, `r${i}`, r));
+  records.push(Buffer.from('not a record'));
+  const input = () => ({
+    campaign: spec,
+    campaignKeys: [{ id: dataKey.id, material: new Uint8Array(dataKey.material) }],
+    carrierKeys,
+    portabilitySeed: 'anshim-krnp',
+    records: packFrames(records),
+    now: Date.now(),
+  });
+  const bundled = new PreparePool({ threads: 1, taskFile: file });
+  const source = new PreparePool({ threads: 1 });
+  t.after(() => Promise.all([bundled.close(), source.close()]));
+  const [a, b] = await Promise.all([bundled.run(input()), source.run(input())]);
+  assert.equal(a.prepared.length, 20);
+  assert.deepEqual(a.prepared, b.prepared);
+  assert.deepEqual(a.failed, b.failed);
+  assert.equal(a.failed[0]?.reason, 'malformed-record');
+  const frames = unpackFrames(a.frames).map((f) => CarrierMessage.decode(f));
+  assert.deepEqual(
+    frames.map((m) => m.id),
+    a.prepared.map((p) => p.recordId),
+  );
+});
