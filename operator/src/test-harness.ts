@@ -121,7 +121,14 @@ export function startOperator(
   identity: string,
   namespace: string,
   kek: TestKek,
-  opts: { leaseSeconds?: number; brokers?: string[]; kubeconfig?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    leaseSeconds?: number;
+    brokers?: string[];
+    kubeconfig?: string;
+    env?: NodeJS.ProcessEnv;
+    /** More flags (e.g. --health-port). */
+    args?: string[];
+  } = {},
 ): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
@@ -151,6 +158,7 @@ export function startOperator(
       join(kek.dir, 'signing', 'key.pem'),
       '--certificate-dir',
       join(kek.dir, 'certificates'),
+      ...(opts.args ?? []),
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
