@@ -64,8 +64,12 @@ COPY worker/src worker/src
 COPY compliance/src compliance/src
 COPY operator/src operator/src
 USER 10001:10001
-# No HTTP port to probe: liveness is the Lease, which a stuck replica stops renewing.
-HEALTHCHECK NONE
+# /healthz (its loops still turn) and /readyz (the API server answers it): operator/src/health.ts.
+# The chart passes --health-port and --health-host=0.0.0.0 for the kubelet's probes.
+ENV ANSHIM_HEALTH_PORT=8081
+EXPOSE 8081
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:8081/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "--import", "tsx", "operator/src/main.ts"]
 
 # ---- the data plane: one campaign's Kafka consumer and carrier dispatch (pods made by the operator) ----

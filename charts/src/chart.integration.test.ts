@@ -70,14 +70,52 @@ const secretData = (docs: Manifest[], name: string): Record<string, Buffer> => {
   return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
 };
 
-/** Pod templates of the rendered workloads, by workload name. */
-function podSpecs(docs: Manifest[]): Map<string, Json> {
+/** Pod templates (metadata and spec) of the rendered workloads, by workload name. */
+function podTemplates(docs: Manifest[]): Map<string, Json> {
   const pods = new Map<string, Json>();
   for (const d of docs)
     if (['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(d.kind))
-      pods.set(`${d.kind}/${d.metadata.name}`, d.spec.template.spec);
+      pods.set(`${d.kind}/${d.metadata.name}`, d.spec.template);
   return pods;
 }
+const podSpecs = (docs: Manifest[]): Map<string, Json> =>
+  new Map([...podTemplates(docs)].map(([name, template]) => [name, template.spec]));
+
+const METRICS_PORT = 9464;
+const SCRAPE_ANNOTATIONS = {
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(METRICS_PORT),
+  'prometheus.io/path': '/metrics',
+};
+/** The default networkPolicy.metrics.from: Prometheus' pods in the monitoring namespace. */
+const PROMETHEUS_PEERS = [
+  {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+  },
+];
+
+/** What makes a pod scrapeable: its container's port named metrics, the env telemetry reads, the prometheus.io annotations. */
+function scrapeWiring(template: Json): { port?: number; env?: string; annotations: Record<string, string> } {
+  const container = template.spec.containers[0];
+  return {
+    port: container.ports?.find((p: Json) => p.name === 'metrics')?.containerPort,
+    env: container.env?.find((e: Json) => e.name === 'ANSHIM_METRICS_PORT')?.value,
+    annotations: Object.fromEntries(
+      Object.entries((template.metadata.annotations ?? {}) as Record<string, string>).filter(([k]) =>
+        k.startsWith('prometheus.io/'),
+      ),
+    ),
+  };
+}
+
+const policy = (docs: Manifest[], name: string): Json => {
+  const p = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === name);
+  assert.ok(p, `NetworkPolicy ${name}`);
+  return p.spec;
+};
+const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
+  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
 const ALLOWED_VOLUMES = [
   'configMap',
@@ -196,6 +234,18 @@ describe('the anshim Helm chart', () => {
     refused(['--set', 'operator.scope=Everywhere'], /\/operator\/scope/);
     refused(['--set', 'fleet.image.tag=latest'], /\/fleet\/image\/tag/);
     refused(['--set', 'simulators.enabled=false'], /\/secrets\/carrierKeys\/existingSecret': minLength/);
+    refused(['--set', 'metrics.port=8080'], /\/metrics\/port/);
+    refused(['--set', 'metrics.port=70000'], /\/metrics\/port/);
+    refused(['--set', 'metrics.serviceMonitor.interval=soon'], /\/metrics\/serviceMonitor\/interval/);
+    // An empty list would let every pod scrape: deny-by-default stays.
+    refused(['--set-json', 'networkPolicy.metrics.from=[]'], /\/networkPolicy\/metrics\/from': minItems/);
+    refused(['--set', 'image.pullSecrets[0]=Registry_Creds'], /\/image\/pullSecrets\/0': 'Registry_Creds'/);
+    refused(['--set', 'fleet.imagePullSecrets[0]='], /\/fleet\/imagePullSecrets\/0': minLength/);
+    refused(['--set', 'operator.healthPort=0'], /\/operator\/healthPort': minimum/);
+    // Not a schema rule, a template check: two listeners cannot share a port.
+    const clash = helm(['template', RELEASE, CHART, '-n', ns, ...KUBE_VERSION, '--set', 'operator.healthPort=9464']);
+    assert.ok(!clash.ok);
+    assert.match(clash.err, /metrics.port and operator.healthPort must differ/);
     // And an install is refused before anything reaches the cluster.
     const install = helm(['install', 'refused', CHART, '-n', ns, '--set', 'operator.replicaCount=-1']);
     assert.ok(!install.ok);
@@ -237,8 +287,175 @@ describe('the anshim Helm chart', () => {
         assert.ok(!docs.some((d) => d.kind === 'Secret'), 'production keys come from existing Secrets only');
         assert.ok(!docs.some((d) => d.metadata.name.includes('simulator')));
       }
+
+      // Metrics: the operator, the gateway and the workers serve /metrics on a named port, annotated for Prometheus.
+      const templates = podTemplates(docs);
+      templates.set('Deployment/anshim-worker-weekend-promo', worker.spec!.template);
+      for (const name of [
+        'Deployment/anshim-operator',
+        'Deployment/anshim-gateway',
+        'Deployment/anshim-worker-weekend-promo',
+      ])
+        assert.deepEqual(
+          scrapeWiring(templates.get(name)),
+          { port: METRICS_PORT, env: String(METRICS_PORT), annotations: SCRAPE_ANNOTATIONS },
+          name,
+        );
+      if (label === 'default')
+        assert.deepEqual(scrapeWiring(templates.get('Deployment/anshim-simulator')), {
+          port: undefined,
+          env: undefined,
+          annotations: {},
+        });
+
+      // The operator's probes reach its health listener.
+      const operatorContainer = templates.get('Deployment/anshim-operator').spec.containers[0];
+      assert.deepEqual(
+        operatorContainer.ports.find((p: Json) => p.name === 'health'),
+        { name: 'health', containerPort: 8081, protocol: 'TCP' },
+      );
+      assert.ok(operatorContainer.args.includes('--health-port=8081'));
+      assert.ok(operatorContainer.args.includes('--health-host=0.0.0.0'), 'the kubelet probes the pod IP');
+      assert.deepEqual(operatorContainer.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
+      assert.deepEqual(operatorContainer.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
+
+      // Pull Secrets: production's registry credentials reach every pod, the workers' too.
+      for (const [name, template] of templates)
+        assert.deepEqual(
+          template.spec.imagePullSecrets,
+          label === 'production' ? [{ name: 'anshim-registry' }] : undefined,
+          name,
+        );
+
+      // NetworkPolicies: Prometheus in on the metrics port of the operator, the gateway and the workers; no one else.
+      const scrape = { from: PROMETHEUS_PEERS, ports: [{ protocol: 'TCP', port: METRICS_PORT }] };
+      assert.deepEqual(policy(docs, 'anshim-operator').ingress, [scrape]);
+      assert.deepEqual(policy(docs, 'anshim-worker').ingress, [scrape]);
+      const gatewayIngress = policy(docs, 'anshim-gateway').ingress;
+      assert.deepEqual(gatewayIngress.slice(1), [scrape]);
+      assert.deepEqual(gatewayIngress[0].ports, [{ protocol: 'TCP', port: 8080 }]);
+      assert.ok(policy(docs, 'anshim-default-deny'), 'deny-by-default stays');
+      if (label === 'default')
+        assert.ok(
+          !JSON.stringify(policy(docs, 'anshim-simulator').ingress).includes(String(METRICS_PORT)),
+          'the simulators export no metrics',
+        );
+
+      // Prometheus Operator objects only when asked for.
+      assert.deepEqual(
+        docs.filter((d) => d.apiVersion.startsWith('monitoring.coreos.com/') || d.metadata.name.endsWith('-metrics')),
+        [],
+      );
     });
   }
+
+  test('metrics.serviceMonitor.enabled adds monitors whose selectors find the metrics ports', () => {
+    const docs = manifests(
+      render(ns, [
+        ...['--set', 'metrics.serviceMonitor.enabled=true'],
+        ...['--set', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack'],
+        ...['--set', 'metrics.serviceMonitor.scrapeTimeout=10s'],
+      ]),
+    );
+    const monitors = docs.filter((d) => d.apiVersion === 'monitoring.coreos.com/v1');
+    assert.deepEqual(monitors.map((m) => `${m.kind}/${m.metadata.name}`).sort(), [
+      'PodMonitor/anshim-worker',
+      'ServiceMonitor/anshim-gateway',
+      'ServiceMonitor/anshim-operator',
+    ]);
+    for (const m of monitors) {
+      assert.equal(m.metadata.labels?.release, 'kube-prometheus-stack', `${m.kind} is selected by the Prometheus`);
+      assert.equal(m.spec.jobLabel, 'app.kubernetes.io/name');
+      assert.deepEqual(m.spec.namespaceSelector, { matchNames: [ns] });
+      assert.deepEqual(m.spec.endpoints ?? m.spec.podMetricsEndpoints, [
+        { port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+      ]);
+    }
+    const deployments = docs.filter((d) => d.kind === 'Deployment');
+    for (const component of ['operator', 'gateway']) {
+      const monitor = monitors.find((m) => m.metadata.name === `anshim-${component}`)!;
+      // The metrics Service alone: not the gateway's own Service, which has no metrics port.
+      const services = docs.filter(
+        (d) => d.kind === 'Service' && selects(monitor.spec.selector.matchLabels, d.metadata.labels),
+      );
+      assert.deepEqual(
+        services.map((s) => s.metadata.name),
+        [`anshim-${component}-metrics`],
+      );
+      const service = services[0]!;
+      assert.equal(service.spec.clusterIP, 'None', 'headless: every pod is a target');
+      const port = service.spec.ports.find((p: Json) => p.name === 'metrics');
+      assert.equal(port.targetPort, 'metrics');
+      const backing = deployments.filter((d) => selects(service.spec.selector, d.spec.template.metadata.labels));
+      assert.deepEqual(
+        backing.map((d) => d.metadata.name),
+        [`anshim-${component}`],
+      );
+      assert.equal(scrapeWiring(backing[0]!.spec.template).port, METRICS_PORT, 'the named port exists');
+    }
+    // The workers have no Service: the PodMonitor selects their pods, and only theirs.
+    const podMonitor = monitors.find((m) => m.kind === 'PodMonitor')!;
+    const fleet = docs.find((d) => d.kind === 'MessagingFleet') as unknown as MessagingFleet;
+    const worker = workerDeploymentFor(exampleCampaign(ns), fleet, 1, 'h').spec!.template;
+    assert.ok(selects(podMonitor.spec.selector.matchLabels, worker.metadata!.labels));
+    assert.equal(scrapeWiring(worker).port, METRICS_PORT);
+    for (const d of deployments)
+      assert.ok(!selects(podMonitor.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name);
+
+    // The API server takes the metrics Services (the monitors need the Prometheus Operator's CRDs, absent here).
+    const rest = docs.filter((d) => !d.apiVersion.startsWith('monitoring.coreos.com/'));
+    const applied = tryKubectl(
+      ['apply', '--dry-run=server', '-n', ns, '-f', '-'],
+      rest.map((d) => JSON.stringify(d)).join('\n'),
+    );
+    assert.ok(applied.ok, applied.err);
+    assert.match(applied.out, /service\/anshim-operator-metrics created \(server dry run\)/);
+
+    // Cluster scope: the operator runs workers in any namespace with a fleet.
+    const cluster = manifests(
+      render(ns, ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'operator.scope=Cluster']),
+    ).find((d) => d.kind === 'PodMonitor')!;
+    assert.deepEqual(cluster.spec.namespaceSelector, { any: true });
+  });
+
+  test('metrics.enabled=false: no metrics port, env, annotation, monitor or NetworkPolicy opening, workers included', () => {
+    const docs = manifests(
+      render(ns, ['--set', 'metrics.enabled=false', '--set', 'metrics.serviceMonitor.enabled=true']),
+    );
+    const fleet = docs.find((d) => d.kind === 'MessagingFleet') as unknown as MessagingFleet;
+    assert.deepEqual(fleet.spec.metrics, { enabled: false, port: METRICS_PORT });
+    const templates = podTemplates(docs);
+    templates.set('worker', workerDeploymentFor(exampleCampaign(ns), fleet, 1, 'h').spec!.template);
+    for (const [name, template] of templates)
+      assert.deepEqual(scrapeWiring(template), { port: undefined, env: undefined, annotations: {} }, name);
+    assert.equal(policy(docs, 'anshim-worker').ingress, undefined);
+    assert.equal(policy(docs, 'anshim-operator').ingress, undefined);
+    assert.equal(policy(docs, 'anshim-gateway').ingress.length, 1);
+    assert.ok(!docs.some((d) => d.apiVersion.startsWith('monitoring.coreos.com/')));
+  });
+
+  test("image pull Secrets: the shared ones and each component's own, once each", () => {
+    const docs = manifests(
+      render(ns, [
+        ...['--set', 'image.pullSecrets={shared}'],
+        ...['--set', 'operator.imagePullSecrets={operator-only,shared}'],
+        ...['--set', 'gateway.imagePullSecrets={gateway-only}'],
+        ...['--set', 'simulators.imagePullSecrets={simulator-only}'],
+        ...['--set', 'fleet.imagePullSecrets={worker-only}'],
+      ]),
+    );
+    const names = (template: Json) => template.spec.imagePullSecrets?.map((s: { name: string }) => s.name);
+    const templates = podTemplates(docs);
+    assert.deepEqual(names(templates.get('Deployment/anshim-operator')), ['shared', 'operator-only']);
+    assert.deepEqual(names(templates.get('Deployment/anshim-gateway')), ['shared', 'gateway-only']);
+    assert.deepEqual(names(templates.get('Deployment/anshim-simulator')), ['shared', 'simulator-only']);
+    const fleet = docs.find((d) => d.kind === 'MessagingFleet') as unknown as MessagingFleet;
+    assert.deepEqual(fleet.spec.worker.imagePullSecrets, [{ name: 'shared' }, { name: 'worker-only' }]);
+    assert.deepEqual(names(workerDeploymentFor(exampleCampaign(ns), fleet, 1, 'h').spec!.template), [
+      'shared',
+      'worker-only',
+    ]);
+  });
 
   test('PodSecurity admission is really enforced in the test namespace (a negative control)', () => {
     const pod = podSpecs(manifests(render(ns))).get('Deployment/anshim-operator');
@@ -329,7 +546,10 @@ describe('the anshim Helm chart', () => {
       );
       cleanups.push(() => void tryKubectl(['delete', 'endpointslice', sliceName, '-n', 'default']));
       const brokers = requireStack().kafka.brokers.join(',');
-      const r = helm(['install', RELEASE, CHART, '-n', release, '--set', `kafka.brokers={${brokers}}`]);
+      const r = helm([
+        ...['install', RELEASE, CHART, '-n', release],
+        ...['--set', `kafka.brokers={${brokers}}`, '--set', 'fleet.imagePullSecrets={anshim-worker-registry}'],
+      ]);
       assert.ok(r.ok, r.err);
       assert.match(r.out, /pod-security.kubernetes.io\/enforce=restricted/, 'NOTES name the namespace label');
       assert.match(r.out, /get mc -w/);
@@ -434,6 +654,13 @@ describe('the anshim Helm chart', () => {
         'anshim-worker-weekend-promo',
       ]);
       assert.deepEqual(restrictedViolations(pod), []);
+      // Through the API server (the CRD keeps and defaults the fleet's fields) into the operator's Deployment.
+      assert.deepEqual(pod.imagePullSecrets, [{ name: 'anshim-worker-registry' }]);
+      assert.deepEqual(scrapeWiring(deployment.spec.template), {
+        port: METRICS_PORT,
+        env: String(METRICS_PORT),
+        annotations: SCRAPE_ANNOTATIONS,
+      });
       const admitted = admitPod(release, 'probe-worker', pod);
       assert.ok(admitted.ok, admitted.err);
 

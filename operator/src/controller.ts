@@ -3,6 +3,14 @@ import type { Logger } from '@anshim/core';
 import { GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
 import type { CampaignReconciler } from './reconciler.ts';
 
+export interface ControllerState {
+  running: boolean;
+  /** Connected to its watch, or a restart of it is scheduled. */
+  watching: boolean;
+  /** The reconcile in progress: campaign key and start time. */
+  reconciling?: { key: string; since: number };
+}
+
 /**
  * Watches MessagingCampaigns through an informer (which relists after 410 Gone) and
  * reconciles one key at a time; failures back off exponentially per key.
@@ -15,6 +23,8 @@ export class CampaignController {
   private running = false;
   private draining: Promise<void> = Promise.resolve();
   private restartTimer: NodeJS.Timeout | undefined;
+  private watching = false;
+  private reconciling: { key: string; since: number } | undefined;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -39,11 +49,27 @@ export class CampaignController {
     this.informer.on(k8s.ADD, enqueue);
     this.informer.on(k8s.UPDATE, enqueue);
     this.informer.on(k8s.DELETE, enqueue);
+    this.informer.on(k8s.CONNECT, () => {
+      this.watching = true;
+    });
     this.informer.on(k8s.ERROR, (err: unknown) => {
+      this.watching = false;
       if (!this.running) return;
       this.log.warn({ err: (err as Error | undefined)?.message }, 'watch failed; restarting');
-      this.restartTimer = setTimeout(() => void this.informer.start().catch(() => undefined), 2000);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        void this.informer.start().catch(() => undefined);
+      }, 2000);
     });
+  }
+
+  /** For the liveness check: the informer loop is watching or about to restart, and which reconcile runs since when. */
+  get state(): ControllerState {
+    return {
+      running: this.running,
+      watching: this.watching || this.restartTimer !== undefined,
+      reconciling: this.reconciling,
+    };
   }
 
   async start(): Promise<void> {
@@ -54,6 +80,7 @@ export class CampaignController {
   async stop(): Promise<void> {
     this.running = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     await this.informer.stop();
     await this.draining;
@@ -74,6 +101,7 @@ export class CampaignController {
       const mc = name ? this.informer.get(name, namespace) : undefined;
       if (!mc) continue;
       let retryAfter: number | undefined;
+      this.reconciling = { key, since: Date.now() };
       try {
         retryAfter = (await this.reconciler.reconcile(mc)).requeueAfterMs;
         this.failures.delete(key);
@@ -82,6 +110,8 @@ export class CampaignController {
         this.failures.set(key, n);
         retryAfter = Math.min(60_000, 250 * 2 ** n);
         this.log.warn({ campaign: key, attempt: n, err: (err as Error).message }, 'reconcile failed; will retry');
+      } finally {
+        this.reconciling = undefined;
       }
       if (retryAfter !== undefined && this.running) {
         clearTimeout(this.timers.get(key));

@@ -7,6 +7,7 @@ import { CRD_DIR } from './test-harness.ts';
 
 const CRD = join(CRD_DIR, 'messagingcampaigns.messaging.anshim.io.yaml');
 const EXAMPLE = join(repoRoot, 'examples/campaign.yaml');
+const CRD_FLEET = 'crd/messagingfleets.messaging.anshim.io';
 
 type Manifest = { metadata: { name: string }; spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -123,6 +124,69 @@ describe('MessagingCampaign CRD in the real API server', () => {
       const m = example(`bad-${suffix}`);
       mutate(m);
       const r = kubectl(['apply', '-f', '-'], JSON.stringify(m));
+      assert.equal(r.ok, false, 'refused');
+      assert.match(r.err, message);
+    });
+  }
+});
+
+describe('MessagingFleet CRD in the real API server', () => {
+  const name = `fleet-${process.pid}-${Date.now() % 100000}`;
+  const fleet = (spec: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      apiVersion: 'messaging.anshim.io/v1alpha1',
+      kind: 'MessagingFleet',
+      metadata: { name },
+      spec: {
+        kafka: { brokers: ['kafka:9092'] },
+        carriers: [{ id: 'skt', address: 'skt:443' }],
+        worker: { image: 'anshim/worker:1' },
+        ...spec,
+      },
+    });
+
+  before(() => {
+    const applied = kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      join(CRD_DIR, 'messagingfleets.messaging.anshim.io.yaml'),
+    ]);
+    assert.ok(applied.ok, applied.err);
+    const ready = kubectl(['wait', '--for', 'condition=established', '--timeout=60s', CRD_FLEET]);
+    assert.ok(ready.ok, ready.err);
+  });
+
+  test('a fleet that says nothing of metrics gets them on 9464; pull Secrets are kept as given', () => {
+    const withPullSecret = fleet({ worker: { image: 'w:1', imagePullSecrets: [{ name: 'reg' }] } });
+    // A freshly established CRD can answer 404/429 for a moment; retry the first write.
+    let applied = kubectl(['apply', '-f', '-'], withPullSecret);
+    for (let i = 0; !applied.ok && i < 20; i++) {
+      execFileSync('sleep', ['0.2']);
+      applied = kubectl(['apply', '-f', '-'], withPullSecret);
+    }
+    assert.ok(applied.ok, applied.err);
+    const stored = JSON.parse(kubectl(['get', 'mfleet', name, '-o', 'json']).out) as Manifest;
+    assert.deepEqual(stored.spec.metrics, { enabled: true, port: 9464 });
+    assert.deepEqual(stored.spec.worker.imagePullSecrets, [{ name: 'reg' }]);
+    const off = kubectl(['apply', '-f', '-'], fleet({ metrics: { enabled: false } }));
+    assert.ok(off.ok, off.err);
+    assert.equal(kubectl(['get', 'mfleet', name, '-o', 'jsonpath={.spec.metrics.enabled}']).out, 'false');
+    assert.ok(kubectl(['delete', 'mfleet', name]).ok);
+  });
+
+  for (const [what, spec, message] of [
+    ['a metrics port out of range', { metrics: { port: 70000 } }, /spec.metrics.port: Invalid value: 70000/],
+    ['a metrics port of 0', { metrics: { port: 0 } }, /spec.metrics.port: Invalid value: 0/],
+    [
+      'a pull Secret that is no Secret name',
+      { worker: { image: 'w:1', imagePullSecrets: [{ name: 'Bad_Name' }] } },
+      /spec.worker.imagePullSecrets\[0\].name: Invalid value: "Bad_Name"/,
+    ],
+  ] as const) {
+    test(`the API server refuses ${what}`, () => {
+      const r = kubectl(['apply', '-f', '-'], fleet(spec));
       assert.equal(r.ok, false, 'refused');
       assert.match(r.err, message);
     });

@@ -1,8 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
@@ -12,20 +11,22 @@ import {
   shredSampleFromCampaignRecord,
   type SignedDestructionCertificate,
 } from '@anshim/compliance';
-import { createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 import { startProcess, stopProcess, type Started } from '../../scripts/quickstart/processes.ts';
 import { fakeRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
-import { campaignReader, GROUP, VERSION, type MessagingCampaign } from './campaign.ts';
+import { campaignReader, type MessagingCampaign } from './campaign.ts';
 import { KubernetesKeyStore } from './key-store.ts';
-import { LocalRunner } from './local-runner.ts';
+import type { LocalRunner } from './local-runner.ts';
 import {
+  applyCarrierFleet,
+  applyWorkerSecrets,
   createNamespace,
   deleteCampaigns,
   eventually,
   installCrds,
   kubeConfig,
   kubectl,
+  startLocalRunner,
   startOperator,
   testKek,
   type OperatorProcess,
@@ -41,7 +42,7 @@ let kafka: Kafka;
 let runner: LocalRunner;
 let operator: OperatorProcess;
 let gateway: Started<{ url: string }> | undefined;
-const optOutKeyFile = join(kek.dir, 'opt-out-key');
+let optOutKeyFile: string;
 
 async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   const consumer = kafka.consumer({ groupId: `samples-${Date.now()}` });
@@ -56,57 +57,15 @@ async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   return values;
 }
 
-function secret(name: string, data: Record<string, string | Buffer>): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-  });
-}
-
 before(async () => {
   installCrds();
   ns = createNamespace('e2e');
   kc = kubeConfig();
   kafka = stackKafka('e2e-it');
   await carriers.start({ kakaoTemplates: ['WEEKEND_PROMO'] });
-  // The fleet's Secrets, as the Helm chart would install them (key material, never personal data).
-  kubectl(['apply', '-f', '-'], secret('anshim-kek', { kek: readFileSync(kek.file), id: kek.id }));
-  kubectl(
-    ['apply', '-f', '-'],
-    secret('anshim-carrier-keys', {
-      'keys.json': JSON.stringify(
-        carriers
-          .carrierKeys()
-          .map((k) => ({ carrier: k.carrier, id: k.id, materialHex: Buffer.from(k.material).toString('hex') })),
-      ),
-    }),
-  );
-  writeFileSync(optOutKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  kubectl(['apply', '-f', '-'], secret('anshim-opt-out-key', { key: readFileSync(optOutKeyFile) }));
-  kubectl(
-    ['apply', '-f', '-'],
-    secret('anshim-carrier-tls', {
-      'ca.crt': readFileSync(carriers.tls.ca),
-      'tls.crt': readFileSync(carriers.tls.client.cert),
-      'tls.key': readFileSync(carriers.tls.client.key),
-    }),
-  );
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'MessagingFleet',
-      metadata: { name: 'default', namespace: ns },
-      spec: {
-        kafka: { brokers: requireStack().kafka.brokers },
-        carriers: [...carriers.sims].map(([id, s]) => ({ id, address: s.address })),
-        worker: { image: 'anshim/worker:dev', poolThreads: 1, carrierServerName: 'localhost' },
-        scaling: { lagPerReplica: 300, cooldownSeconds: 3, pollSeconds: 1 },
-      },
-    }),
-  );
+  // The fleet's Secrets, as the Helm chart would install them, and the fleet.
+  optOutKeyFile = applyWorkerSecrets(ns, kek, carriers);
+  applyCarrierFleet(ns, carriers, { lagPerReplica: 300, cooldownSeconds: 3, pollSeconds: 1 });
   operator = startOperator('op-e2e', ns, kek);
   gateway = await startProcess<{ url: string }>(
     'gateway',
@@ -127,13 +86,7 @@ before(async () => {
     ],
     { cwd: repoRoot, logFile: join(kek.dir, 'gateway.log') },
   );
-  runner = new LocalRunner(kc, {
-    cwd: repoRoot,
-    rootDir: join(kek.dir, 'runner'),
-    namespace: ns,
-    log: createLogger('runner', { level: 'warn' }),
-  });
-  runner.start();
+  runner = startLocalRunner(ns, kek);
 });
 
 after(async () => {

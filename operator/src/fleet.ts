@@ -15,7 +15,9 @@ export interface MessagingFleet extends KubernetesObject {
       resources?: Record<string, unknown>;
       serviceAccountName?: string;
       carrierServerName?: string;
+      imagePullSecrets?: Array<{ name: string }>;
     };
+    metrics?: { enabled?: boolean; port?: number };
     secrets?: { keyEncryptionKey?: string; carrierKeys?: string; carrierTls?: string; optOutKey?: string };
     scaling?: {
       lagPerReplica?: number;
@@ -56,3 +58,10 @@ export const fleetSecrets = (fleet: MessagingFleet) => ({
   carrierTls: fleet.spec.secrets?.carrierTls ?? 'anshim-carrier-tls',
   optOutKey: fleet.spec.secrets?.optOutKey ?? 'anshim-opt-out-key',
 });
+
+/** The API server defaults these (the CRD); objects built in code may leave them out. */
+export const DEFAULT_METRICS_PORT = 9464;
+
+/** Where the fleet's worker pods serve /metrics, or undefined when the fleet turns metrics off. */
+export const fleetMetricsPort = (fleet: MessagingFleet): number | undefined =>
+  fleet.spec.metrics?.enabled === false ? undefined : (fleet.spec.metrics?.port ?? DEFAULT_METRICS_PORT);

@@ -14,3 +14,4 @@ export * from './operator.ts';
 export { advertisingBody, AdvertisingBodyError } from './ad-law.ts';
 export * from './local-runner.ts';
 export * from './certificates.ts';
+export * from './health.ts';

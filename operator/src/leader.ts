@@ -13,6 +13,20 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
 }
 
+export interface ElectionState {
+  leading: boolean;
+  /** When start() was called (0: not started). */
+  startedAt: number;
+  /** When the last acquire-or-renew round ended, whatever its outcome. */
+  lastRoundAt: number;
+  /** When a round last got its answers from the API server (won, or lost to another holder). */
+  lastAnsweredAt: number;
+  /** What the running round waits for: a Lease request, or taking or giving up the lead (the operator's callbacks). */
+  busy?: { what: 'lease' | 'transition'; since: number };
+  retryPeriodMs: number;
+  leaseDurationMs: number;
+}
+
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
  * optimistic concurrency on the Lease's resourceVersion decides races, and a leader steps
@@ -25,6 +39,10 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
   private lastRenew = 0;
+  private startedAt = 0;
+  private lastRoundAt = 0;
+  private lastAnsweredAt = 0;
+  private busy: ElectionState['busy'];
   private stopped = false;
   private tick: Promise<void> = Promise.resolve();
 
@@ -45,7 +63,21 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** For health checks: whether the loop still turns, and when the API server last answered it. */
+  get state(): ElectionState {
+    return {
+      leading: this.leading,
+      startedAt: this.startedAt,
+      lastRoundAt: this.lastRoundAt,
+      lastAnsweredAt: this.lastAnsweredAt,
+      busy: this.busy,
+      retryPeriodMs: this.o.retryPeriodMs,
+      leaseDurationMs: this.o.leaseDurationMs,
+    };
+  }
+
   start(): void {
+    this.startedAt = Date.now();
     const loop = () => {
       this.tick = this.tick.then(() => this.tryAcquireOrRenew());
       void this.tick.then(() => {
@@ -70,8 +102,11 @@ export class LeaderElector {
     if (this.stopped) return;
     const now = Date.now();
     try {
+      this.busy = { what: 'lease', since: now };
       const won = await this.acquireOrRenew(now);
+      this.lastAnsweredAt = Date.now();
       if (won) this.lastRenew = now;
+      this.busy = { what: 'transition', since: Date.now() };
       if (won && !this.leading) await this.setLeading(true);
       if (!won && this.leading) await this.setLeading(false);
     } catch (err) {
@@ -79,8 +114,11 @@ export class LeaderElector {
     }
     if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs) {
       this.log.warn({ lease: this.o.name }, 'could not renew the lease in time; stepping down');
+      this.busy = { what: 'transition', since: Date.now() };
       await this.setLeading(false);
     }
+    this.busy = undefined;
+    this.lastRoundAt = Date.now();
   }
 
   private async setLeading(leading: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
@@ -9,7 +9,11 @@ import { CONFIG_HASH, WORKER_APP } from './workers.ts';
 
 interface LocalPod {
   name: string;
+  namespace: string;
+  deployment: string;
   hash: string;
+  /** Where this pod serves /metrics on this machine (its ready line says), when its template asks for metrics. */
+  metricsUrl?: string;
   child: ChildProcess;
   dir: string;
   ready: boolean;
@@ -27,11 +31,21 @@ export interface LocalRunnerOptions {
   cwd?: string;
 }
 
+/** A scrape target as Prometheus' file-based discovery reads it (`file_sd_configs`). */
+export interface ScrapeTarget {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
 /**
  * A kubelet and Deployment controller for one laptop: runs each anshim-worker Deployment's
  * replicas as local processes from its pod template (command, env, Secret volumes), follows
  * the replica count the operator sets, rolls pods when the template's config hash changes,
  * restarts crashed ones with back-off, and writes the Deployment's status.
+ *
+ * Pods here share one network namespace, so a template's metrics port (ANSHIM_METRICS_PORT) would
+ * collide: each pod binds a free port on 127.0.0.1 instead, and the runner keeps the pods' scrape
+ * targets in a file Prometheus' file-based discovery reads (`metricsTargetsFile()`).
  */
 export class LocalRunner {
   private readonly apps: k8s.AppsV1Api;
@@ -49,6 +63,7 @@ export class LocalRunner {
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     mkdirSync(join(o.rootDir, 'logs'), { recursive: true, mode: 0o700 });
+    this.writeMetricsTargets();
   }
 
   start(): void {
@@ -84,6 +99,41 @@ export class LocalRunner {
 
   logDir(): string {
     return join(this.o.rootDir, 'logs');
+  }
+
+  /** The running pods' /metrics endpoints, with the labels a Kubernetes pod discovery would give them. */
+  metricsTargets(): ScrapeTarget[] {
+    return [...this.pods.values()].flat().flatMap((pod) => {
+      if (!pod.metricsUrl || pod.child.exitCode !== null || pod.child.signalCode !== null) return [];
+      const url = new URL(pod.metricsUrl);
+      return [
+        {
+          targets: [url.host],
+          labels: {
+            __metrics_path__: url.pathname,
+            namespace: pod.namespace,
+            pod: pod.name,
+            deployment: pod.deployment,
+          },
+        },
+      ];
+    });
+  }
+
+  /** `metricsTargets()` as a JSON file, replaced whenever a pod starts serving or exits: a `file_sd_configs` file. */
+  metricsTargetsFile(): string {
+    return join(this.o.rootDir, 'prometheus-targets.json');
+  }
+
+  private writeMetricsTargets(): void {
+    const file = this.metricsTargetsFile();
+    try {
+      // Renamed into place, so Prometheus never reads a half-written file.
+      writeFileSync(`${file}.partial`, JSON.stringify(this.metricsTargets(), null, 2), { mode: 0o600 });
+      renameSync(`${file}.partial`, file);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'scrape targets not written');
+    }
   }
 
   private async sync(): Promise<void> {
@@ -168,6 +218,11 @@ export class LocalRunner {
       env[e.name] = e.value ?? (field === 'metadata.name' ? name : field === 'metadata.namespace' ? namespace : '');
     }
     env.ANSHIM_FS_ROOT = dir;
+    if (env.ANSHIM_METRICS_PORT) {
+      // The template's port is per pod in a cluster; here every pod would bind the same one.
+      env.ANSHIM_METRICS_PORT = '0';
+      env.ANSHIM_METRICS_HOST = '127.0.0.1';
+    }
     const [cmd, ...args] = container.command ?? [];
     const child = spawn(cmd === 'node' ? process.execPath : (cmd ?? process.execPath), args, {
       cwd: this.o.cwd ?? process.cwd(),
@@ -176,15 +231,29 @@ export class LocalRunner {
     });
     const logFile = createWriteStream(join(this.logDir(), `${name}.log`), { flags: 'a', mode: 0o600 });
     child.stderr!.pipe(logFile);
-    const pod: LocalPod = { name, hash, child, dir, ready: false, stopping: false, exited: Promise.resolve() };
+    const pod: LocalPod = {
+      name,
+      namespace,
+      deployment: d.metadata!.name!,
+      hash,
+      child,
+      dir,
+      ready: false,
+      stopping: false,
+      exited: Promise.resolve(),
+    };
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logFile.write(`${line}\n`);
-      if (!pod.ready && line.includes('"ready":true')) pod.ready = true;
+      if (pod.ready || !line.includes('"ready":true')) return;
+      pod.ready = true;
+      pod.metricsUrl = readyLineMetrics(line);
+      if (pod.metricsUrl) this.writeMetricsTargets();
     });
     pod.exited = new Promise((resolve) =>
       child.on('exit', (code, signal) => {
         // The mounted Secrets go with the pod, as a tmpfs would.
         rmSync(dir, { recursive: true, force: true });
+        if (pod.metricsUrl) this.writeMetricsTargets();
         if (!pod.stopping) {
           const c = this.crashes.get(key) ?? { count: 0, until: 0 };
           c.count++;
@@ -198,5 +267,15 @@ export class LocalRunner {
     );
     this.o.log.info({ pod: name, deployment: key }, 'local pod started');
     return pod;
+  }
+}
+
+/** The `metrics` URL of a process's ready line (`{"ready":true,…,"metrics":"http://127.0.0.1:…/metrics"}`). */
+function readyLineMetrics(line: string): string | undefined {
+  try {
+    const { metrics } = JSON.parse(line) as { metrics?: unknown };
+    return typeof metrics === 'string' ? metrics : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { loadOrCreateSigningKey } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
+import { assessHealth, startHealthServer } from './health.ts';
 import { Operator } from './operator.ts';
 
 const log = createLogger('operator');
@@ -25,6 +26,9 @@ const { values } = parseArgs({
     'signing-key': { type: 'string', default: process.env.ANSHIM_SIGNING_KEY ?? '/var/run/anshim/signing/key.pem' },
     'certificate-dir': { type: 'string', default: process.env.ANSHIM_CERTIFICATE_DIR },
     issuer: { type: 'string', default: process.env.ANSHIM_ISSUER },
+    // /healthz and /readyz for the kubelet; 0 picks a free port (printed in the ready line). The chart listens on 0.0.0.0.
+    'health-port': { type: 'string', default: process.env.ANSHIM_HEALTH_PORT ?? '0' },
+    'health-host': { type: 'string', default: process.env.ANSHIM_HEALTH_HOST ?? '127.0.0.1' },
   },
 });
 
@@ -54,6 +58,9 @@ const kekId =
     }
   })();
 const leaseSeconds = Number(values['lease-duration-seconds']);
+const healthPort = Number(values['health-port']);
+if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535)
+  fail(`--health-port must be a port number, not '${values['health-port']}'`);
 const signingKey = await loadOrCreateSigningKey(values['signing-key']!).catch((err: Error) =>
   fail(`cannot load or create the signing key ${values['signing-key']}: ${err.message}`),
 );
@@ -101,5 +108,12 @@ const shutdown = (signal: string) => {
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+const health = await startHealthServer({
+  host: values['health-host']!,
+  port: healthPort,
+  report: () => assessHealth(operator.state, Date.now()),
+}).catch((err: Error) => fail(`cannot serve the health endpoints: ${err.message}`));
 operator.start();
-console.log(JSON.stringify({ ready: true, identity: values.identity, metrics: telemetry.metricsUrl }));
+console.log(
+  JSON.stringify({ ready: true, identity: values.identity, metrics: telemetry.metricsUrl, health: health.url }),
+);

@@ -8,6 +8,7 @@ import { CampaignController } from './controller.ts';
 import { OperatorAudit, SignedCertificateRecorder } from './certificates.ts';
 import type { DestructionRecorder } from './destruction.ts';
 import { EventRecorder } from './events.ts';
+import type { OperatorState } from './health.ts';
 import { KubernetesKeyStore } from './key-store.ts';
 import { LeaderElector } from './leader.ts';
 import { ProgressFeed } from './progress-feed.ts';
@@ -87,6 +88,11 @@ export class Operator {
 
   get isLeader(): boolean {
     return this.elector.isLeader;
+  }
+
+  /** What the health endpoints judge (health.ts). */
+  get state(): OperatorState {
+    return { election: this.elector.state, controller: this.running?.controller.state };
   }
 
   start(): void {

@@ -3,14 +3,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { LocalKekProvider } from '@anshim/core';
+import { LocalKekProvider, createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
+import type { TestCarriers } from '@anshim/worker/test-harness';
 import { GROUP, VERSION } from './campaign.ts';
 import type { MessagingFleet } from './fleet.ts';
+import { LocalRunner } from './local-runner.ts';
 
 /** The CRDs live in the Helm chart: the chart installs exactly what these tests apply. */
 export const CRD_DIR = join(repoRoot, 'charts/anshim/crds');
@@ -58,6 +60,66 @@ export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec
       },
     }),
   );
+}
+
+/**
+ * The Secrets every worker pod mounts, as the Helm chart would install them (key material, never
+ * personal data), for worker processes that really run: the KEK, the carriers' keys and mTLS
+ * client certificate, and a fresh opt-out list key, whose file this returns.
+ */
+export function applyWorkerSecrets(namespace: string, kek: TestKek, carriers: TestCarriers): string {
+  const secret = (name: string, data: Record<string, string | Buffer>) =>
+    kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace },
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      }),
+    );
+  secret('anshim-kek', { kek: readFileSync(kek.file), id: kek.id });
+  secret('anshim-carrier-keys', {
+    'keys.json': JSON.stringify(
+      carriers
+        .carrierKeys()
+        .map((k) => ({ carrier: k.carrier, id: k.id, materialHex: Buffer.from(k.material).toString('hex') })),
+    ),
+  });
+  const optOutKeyFile = join(kek.dir, 'opt-out-key');
+  writeFileSync(optOutKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  secret('anshim-opt-out-key', { key: readFileSync(optOutKeyFile) });
+  secret('anshim-carrier-tls', {
+    'ca.crt': readFileSync(carriers.tls.ca),
+    'tls.crt': readFileSync(carriers.tls.client.cert),
+    'tls.key': readFileSync(carriers.tls.client.key),
+  });
+  return optOutKeyFile;
+}
+
+/** The namespace's `default` MessagingFleet with the test's simulators as carriers (mTLS, server name localhost). */
+export function applyCarrierFleet(
+  namespace: string,
+  carriers: TestCarriers,
+  scaling: NonNullable<MessagingFleet['spec']['scaling']>,
+): void {
+  applyFleet(namespace, {
+    carriers: [...carriers.sims].map(([id, s]) => ({ id, address: s.address })),
+    worker: { image: 'anshim/worker:dev', poolThreads: 1, carrierServerName: 'localhost' },
+    scaling,
+  });
+}
+
+/** A started LocalRunner for the namespace's worker Deployments, its pods under the test's directory. */
+export function startLocalRunner(namespace: string, kek: TestKek): LocalRunner {
+  const runner = new LocalRunner(kubeConfig(), {
+    cwd: repoRoot,
+    rootDir: join(kek.dir, 'runner'),
+    namespace,
+    log: createLogger('runner', { level: 'warn' }),
+  });
+  runner.start();
+  return runner;
 }
 
 export function kubeConfig(): k8s.KubeConfig {
@@ -121,7 +183,14 @@ export function startOperator(
   identity: string,
   namespace: string,
   kek: TestKek,
-  opts: { leaseSeconds?: number; brokers?: string[]; kubeconfig?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    leaseSeconds?: number;
+    brokers?: string[];
+    kubeconfig?: string;
+    env?: NodeJS.ProcessEnv;
+    /** More flags (e.g. --health-port). */
+    args?: string[];
+  } = {},
 ): OperatorProcess {
   const stack = requireStack();
   const logFile = join(kek.dir, `${identity}.log`);
@@ -151,6 +220,7 @@ export function startOperator(
       join(kek.dir, 'signing', 'key.pem'),
       '--certificate-dir',
       join(kek.dir, 'certificates'),
+      ...(opts.args ?? []),
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );

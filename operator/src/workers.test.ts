@@ -52,3 +52,41 @@ test('the worker Deployment runs restricted, with its priority class, and rolls 
   const other = configHash(workerFileFor(mc, fleet, 't', [Buffer.from('x')], 'kek-1'));
   assert.notEqual(other, configHash(file));
 });
+
+test('worker pods serve /metrics on the fleet port, named and annotated for Prometheus; off when the fleet says so', () => {
+  const podOf = (f: MessagingFleet) => workerDeploymentFor(mc, f, 1, 'h').spec!.template;
+  const container = (f: MessagingFleet) => podOf(f).spec!.containers[0]!;
+  // Default (the CRD defaults it too): on, 9464.
+  assert.deepEqual(container(fleet).ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+  assert.deepEqual(
+    container(fleet).env!.find((e) => e.name === 'ANSHIM_METRICS_PORT'),
+    { name: 'ANSHIM_METRICS_PORT', value: '9464' },
+  );
+  assert.deepEqual(podOf(fleet).metadata!.annotations, {
+    'messaging.anshim.io/config-hash': 'h',
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': '9464',
+    'prometheus.io/path': '/metrics',
+  });
+
+  const custom: MessagingFleet = { ...fleet, spec: { ...fleet.spec, metrics: { enabled: true, port: 9100 } } };
+  assert.equal(container(custom).ports![0]!.containerPort, 9100);
+  assert.equal(container(custom).env!.find((e) => e.name === 'ANSHIM_METRICS_PORT')!.value, '9100');
+  assert.equal(podOf(custom).metadata!.annotations!['prometheus.io/port'], '9100');
+
+  const off: MessagingFleet = { ...fleet, spec: { ...fleet.spec, metrics: { enabled: false, port: 9100 } } };
+  assert.equal(container(off).ports, undefined);
+  assert.ok(!container(off).env!.some((e) => e.name.startsWith('ANSHIM_METRICS')));
+  assert.deepEqual(Object.keys(podOf(off).metadata!.annotations!), ['messaging.anshim.io/config-hash']);
+});
+
+test("worker pods pull with the fleet's image pull Secrets, and with none when it names none", () => {
+  const pull = (f: MessagingFleet) => workerDeploymentFor(mc, f, 1, 'h').spec!.template.spec!.imagePullSecrets;
+  assert.equal(pull(fleet), undefined);
+  const secrets = [{ name: 'anshim-registry' }, { name: 'mirror' }];
+  const withSecrets: MessagingFleet = {
+    ...fleet,
+    spec: { ...fleet.spec, worker: { ...fleet.spec.worker, imagePullSecrets: secrets } },
+  };
+  assert.deepEqual(pull(withSecrets), secrets);
+});

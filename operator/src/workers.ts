@@ -11,10 +11,20 @@ import {
   type MessagingCampaign,
   type PriorityClass,
 } from './campaign.ts';
-import { fleetSecrets, type MessagingFleet } from './fleet.ts';
+import { fleetMetricsPort, fleetSecrets, type MessagingFleet } from './fleet.ts';
 
 export const WORKER_APP = 'anshim-worker';
 export const CONFIG_HASH = 'messaging.anshim.io/config-hash';
+/** The container port Prometheus scrapes (PodMonitor `port: metrics`); the local runner remaps it per pod. */
+export const METRICS_PORT_NAME = 'metrics';
+export const METRICS_PATH = '/metrics';
+
+/** The annotations Prometheus' annotation-based pod discovery reads (`prometheus.io/scrape|port|path`). */
+export const scrapeAnnotations = (port: number): Record<string, string> => ({
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(port),
+  'prometheus.io/path': METRICS_PATH,
+});
 export const workerName = (mc: MessagingCampaign): string => `anshim-worker-${mc.metadata.name}`;
 export const workerGroupId = (campaignId: string): string => `anshim.worker.${campaignId}`;
 
@@ -130,6 +140,7 @@ export function workerDeploymentFor(
   const labels = labelsOf(mc, priority);
   const secrets = fleetSecrets(fleet);
   const w = fleet.spec.worker;
+  const metricsPort = fleetMetricsPort(fleet);
   const secretVolume = (name: string, secretName: string): k8s.V1Volume => ({
     name,
     secret: { secretName, defaultMode: 0o440 },
@@ -144,10 +155,14 @@ export function workerDeploymentFor(
       // Never more than the planned replicas at once: each one holds partitions.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
       template: {
-        metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+        metadata: {
+          labels,
+          annotations: { [CONFIG_HASH]: hash, ...(metricsPort ? scrapeAnnotations(metricsPort) : {}) },
+        },
         spec: {
           serviceAccountName: w.serviceAccountName,
           automountServiceAccountToken: false,
+          imagePullSecrets: w.imagePullSecrets?.length ? w.imagePullSecrets : undefined,
           priorityClassName: fleet.spec.scaling?.classes?.[priority]?.priorityClassName,
           terminationGracePeriodSeconds: 60,
           // fsGroup makes the 0400 Secret files readable by the non-root user.
@@ -169,7 +184,11 @@ export function workerDeploymentFor(
               env: [
                 { name: 'ANSHIM_WORKER_CONFIG', value: `${MOUNTS.config}/worker.json` },
                 { name: 'ANSHIM_WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                ...(metricsPort ? [{ name: 'ANSHIM_METRICS_PORT', value: String(metricsPort) }] : []),
               ],
+              ports: metricsPort
+                ? [{ name: METRICS_PORT_NAME, containerPort: metricsPort, protocol: 'TCP' }]
+                : undefined,
               resources: w.resources as k8s.V1ResourceRequirements | undefined,
               securityContext: {
                 allowPrivilegeEscalation: false,

@@ -29,6 +29,10 @@ export interface LocalPlatform {
   kc: k8s.KubeConfig;
   gatewayUrl: string;
   simulatorsAdminPort: number;
+  /** The operator's /healthz and /readyz. */
+  operatorHealthUrl: string;
+  /** The worker pods' /metrics endpoints, one port each, as a Prometheus `file_sd_configs` file. */
+  workerMetricsTargets: string;
   kubectl(args: string[], input?: string): string;
   apply(obj: unknown): void;
   stop(): Promise<void>;
@@ -153,19 +157,18 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
     // The operator (its own process, leader-elected), the local runner, and the gateway.
     const brokers = stack.kafka.brokers.join(',');
     const kek = ['--kek-file', kekFile, '--kek-id', kekId];
-    started.push(
-      await startProcess(
-        'operator',
-        [
-          'operator/src/main.ts',
-          ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kek],
-          ...['--lease-namespace', ns, '--watch-namespace', ns, '--identity', `${ns}-operator`],
-          ...['--signing-key', join(dir, 'signing/key.pem'), '--certificate-dir', join(dir, 'certificates')],
-          ...['--issuer', `anshim-operator@${ns}`],
-        ],
-        { cwd: repoRoot, logFile: join(dir, 'operator.log') },
-      ),
+    const operator = await startProcess<{ health: string }>(
+      'operator',
+      [
+        'operator/src/main.ts',
+        ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kek],
+        ...['--lease-namespace', ns, '--watch-namespace', ns, '--identity', `${ns}-operator`],
+        ...['--signing-key', join(dir, 'signing/key.pem'), '--certificate-dir', join(dir, 'certificates')],
+        ...['--issuer', `anshim-operator@${ns}`],
+      ],
+      { cwd: repoRoot, logFile: join(dir, 'operator.log') },
     );
+    started.push(operator);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(stack.kubeconfig);
     runner = new LocalRunner(kc, {
@@ -191,6 +194,8 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       kc,
       gatewayUrl: gw.ready.url,
       simulatorsAdminPort: sims.ready.admin.port,
+      operatorHealthUrl: operator.ready.health,
+      workerMetricsTargets: runner.metricsTargetsFile(),
       kubectl,
       apply,
       stop,

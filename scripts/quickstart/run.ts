@@ -127,6 +127,8 @@ Destruction certificate: ${certificate}
     printEndpoints(stack);
     console.log(`  gateway         ${gatewayUrl}   (POST /v1/campaigns/<ns>.<name>/uploads, /v1/optouts)
   simulators      admin http://127.0.0.1:${platform.simulatorsAdminPort}/ledger
+  operator        ${platform.operatorHealthUrl}/readyz, /healthz
+  worker metrics  ${platform.workerMetricsTargets}   (a port per pod, for Prometheus' file_sd_configs)
   watch           KUBECONFIG=${stack.kubeconfig} ${stack.tools!.kubectl} get mc -n ${ns}
   logs            ${dir}
 `);

@@ -11,5 +11,6 @@ export {
   startPrometheus,
   type PrometheusServer,
   type PrometheusSample,
+  type PrometheusTarget,
   type StartPrometheusOptions,
 } from './prometheus.ts';

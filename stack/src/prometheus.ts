@@ -86,6 +86,14 @@ export interface PrometheusSample {
   value: [number, string];
 }
 
+export interface PrometheusTarget {
+  scrapeUrl: string;
+  health: string;
+  lastError: string;
+  /** The target's labels after relabelling (instance, job, and those its discovery gave it). */
+  labels: Record<string, string>;
+}
+
 export interface PrometheusServer {
   /** http://127.0.0.1:<port> */
   url: string;
@@ -96,7 +104,7 @@ export interface PrometheusServer {
   /** Polls `query` until it returns at least one sample (or `enough` says so). */
   waitFor(promql: string, enough?: (s: PrometheusSample[]) => boolean, timeoutMs?: number): Promise<PrometheusSample[]>;
   /** The scrape targets' health as Prometheus sees it (`/api/v1/targets`). */
-  targets(): Promise<Array<{ scrapeUrl: string; health: string; lastError: string }>>;
+  targets(): Promise<PrometheusTarget[]>;
   /** Writes everything stored so far, head included, as a TSDB block on disk; returns its directory. */
   snapshot(): Promise<string>;
   stop(): Promise<void>;
@@ -104,7 +112,12 @@ export interface PrometheusServer {
 
 export interface StartPrometheusOptions {
   /** host:port of each /metrics endpoint to scrape. */
-  targets: string[];
+  targets?: string[];
+  /**
+   * Files of targets Prometheus re-reads as they change (`file_sd_configs`: JSON lists of
+   * `{targets, labels}`), e.g. the local runner's worker pods (`LocalRunner.metricsTargetsFile()`).
+   */
+  targetFiles?: string[];
   scrapeIntervalSeconds?: number;
   /** A name for its directory under .stack/prometheus/ (default: prometheus). */
   name?: string;
@@ -112,7 +125,9 @@ export interface StartPrometheusOptions {
   keep?: boolean;
 }
 
-function config(targets: string[], interval: number): string {
+const yamlList = (items: string[]): string => `[${items.map((t) => JSON.stringify(t)).join(', ')}]`;
+
+function config(targets: string[], targetFiles: string[], interval: number): string {
   return [
     'global:',
     `  scrape_interval: ${interval}s`,
@@ -120,8 +135,10 @@ function config(targets: string[], interval: number): string {
     `  evaluation_interval: ${interval}s`,
     'scrape_configs:',
     '  - job_name: anshim',
-    '    static_configs:',
-    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    ...(targets.length > 0 ? ['    static_configs:', `      - targets: ${yamlList(targets)}`] : []),
+    ...(targetFiles.length > 0
+      ? ['    file_sd_configs:', `      - files: ${yamlList(targetFiles)}`, `        refresh_interval: ${interval}s`]
+      : []),
     '',
   ].join('\n');
 }
@@ -134,7 +151,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   const dir = mkdtempSync(join(root, `${opts.name ?? 'prometheus'}-`));
   const configFile = join(dir, 'prometheus.yml');
   const logFile = join(dir, 'prometheus.log');
-  writeFileSync(configFile, config(opts.targets, opts.scrapeIntervalSeconds ?? 1));
+  writeFileSync(configFile, config(opts.targets ?? [], opts.targetFiles ?? [], opts.scrapeIntervalSeconds ?? 1));
   const port = await freePort();
   const pid = startDaemon({
     name: 'prometheus',
@@ -198,9 +215,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
       );
       return last;
     },
-    targets: async () =>
-      (await api<{ activeTargets: Array<{ scrapeUrl: string; health: string; lastError: string }> }>('/api/v1/targets'))
-        .activeTargets,
+    targets: async () => (await api<{ activeTargets: PrometheusTarget[] }>('/api/v1/targets')).activeTargets,
     snapshot: async () =>
       join(dir, 'data', 'snapshots', (await api<{ name: string }>('/api/v1/admin/tsdb/snapshot', 'POST')).name),
     stop,

@@ -37,7 +37,8 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await worker.start();
-  console.log(JSON.stringify({ ready: true, workerId: config.workerId }));
+  // Where /metrics is (when ANSHIM_METRICS_PORT is set; port 0 picks one): the local runner records it for Prometheus.
+  console.log(JSON.stringify({ ready: true, workerId: config.workerId, metrics: telemetry.metricsUrl }));
 } catch (err) {
   log.error({ err: (err as Error).message, kind: (err as Error).name }, 'worker failed to start');
   process.exit(1);

@@ -228,3 +228,62 @@ at install; `helm template` cannot, and then any address on the API server ports
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/*
+imagePullSecrets of a pod spec (or of the fleet's worker spec, the same shape): image.pullSecrets
+and the component's own, once each. (dict "root" $ "extra" .Values.operator.imagePullSecrets)
+*/}}
+{{- define "anshim.imagePullSecrets" -}}
+{{- $names := concat (.root.Values.image.pullSecrets | default list) (.extra | default list) | uniq }}
+{{- with $names -}}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod annotations: the component's own and, with metrics on, the prometheus.io scrape annotations.
+(dict "root" $ "extra" .Values.operator.podAnnotations "metrics" true)
+*/}}
+{{- define "anshim.podAnnotations" -}}
+{{- $annotations := deepCopy (.extra | default dict) }}
+{{- $metrics := .root.Values.metrics }}
+{{- if and .metrics $metrics.enabled $metrics.scrapeAnnotations }}
+{{- $_ := set $annotations "prometheus.io/scrape" "true" }}
+{{- $_ := set $annotations "prometheus.io/port" (toString $metrics.port) }}
+{{- $_ := set $annotations "prometheus.io/path" "/metrics" }}
+{{- end }}
+{{- with $annotations -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The metrics env and port of a container (telemetry/src/start.ts reads ANSHIM_METRICS_PORT). */}}
+{{- define "anshim.metricsEnv" -}}
+{{- if .Values.metrics.enabled -}}
+- name: ANSHIM_METRICS_PORT
+  value: {{ .Values.metrics.port | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "anshim.metricsPort" -}}
+{{- if .Values.metrics.enabled -}}
+- name: metrics
+  containerPort: {{ .Values.metrics.port }}
+  protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/* NetworkPolicy ingress: Prometheus (networkPolicy.metrics.from) to the metrics port, when metrics are on. */}}
+{{- define "anshim.ingressMetrics" -}}
+{{- if .Values.metrics.enabled -}}
+- from:
+    {{- toYaml .Values.networkPolicy.metrics.from | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.metrics.port }}
+{{- end }}
+{{- end }}
