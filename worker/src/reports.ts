@@ -12,7 +12,7 @@ import type { CampaignDirectory } from './campaign.ts';
 import { channelOfStep } from './processor.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
-import { recordReport } from './telemetry.ts';
+import { recordReport, reportTraceContext } from './telemetry.ts';
 
 const FALLBACK_STEP = /#fallback(\d+)$/;
 
@@ -70,13 +70,18 @@ export class ReportsPump {
     const campaign = this.deps.campaigns.get(r.campaignId);
     this.deps.progress.result(r.campaignId, r.result);
     recordReport(r);
-    this.deps.sink.pushReport(r.campaignId, {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      report: r,
-      fallback: step > 0,
-      fallbackFromChannel: step > 0 && campaign ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
-      workerId: this.deps.workerId,
-    });
+    this.deps.sink.pushReport(
+      r.campaignId,
+      {
+        schemaVersion: RECORD_SCHEMA_VERSION,
+        report: r,
+        fallback: step > 0,
+        fallbackFromChannel: step > 0 && campaign ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
+        workerId: this.deps.workerId,
+      },
+      // The carrier's context for the message when it was traced: the report continues that trace.
+      r.traceParent ? reportTraceContext(r.traceParent) : undefined,
+    );
   }
 
   async stop(): Promise<void> {
