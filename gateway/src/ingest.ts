@@ -20,6 +20,7 @@ import {
   type CampaignLookup,
   type Purpose,
 } from './campaigns.ts';
+import { coalescerFor } from './coalescer.ts';
 import { csvRows, type CsvMeta } from './csv-rows.ts';
 import { IngestError } from './errors.ts';
 import { mapHeaderRow, type HeaderMap, type RecipientField } from './headers.ts';
@@ -29,6 +30,7 @@ import { validateRecipient, type RecipientCells, type RecipientPolicy } from './
 import { RecordIds } from './record-ids.ts';
 import { IngestReport, type IngestCounts, type RejectedRow } from './report.ts';
 import { cellText, isBlankRow, type Cell, type SheetRow } from './rows.ts';
+import { traceSend } from './telemetry.ts';
 import { xlsxRows, type XlsxMeta } from './xlsx-rows.ts';
 
 /** Counts only: no number, name, cell value or header of a data row ever appears here. */
@@ -471,18 +473,9 @@ export async function sendMessage(deps: GatewayDeps, request: MessageRequest): P
         notBeforeMs: request.notBeforeMs ?? 0,
       }),
     );
-    try {
-      await deps.producer.send({
-        topic: campaign.topic,
-        acks: -1,
-        messages: [{ key: recordId, value, headers: { [CAMPAIGN_HEADER]: campaignId } }],
-      });
-    } catch (err) {
-      throw new IngestError(
-        'kafka-unavailable',
-        `Kafka did not acknowledge the message (${err instanceof Error ? err.name : 'error'})`,
-      );
-    }
+    // Coalesced with concurrent sends into one produce request; resolves once Kafka has the record.
+    const message = { key: recordId, value, headers: { [CAMPAIGN_HEADER]: campaignId } };
+    await traceSend(campaign.topic, [message], () => coalescerFor(deps.producer).send(campaign.topic, message));
     outcome = { outcome: 'completed', produced: 1 };
     return { recordId, topic: campaign.topic, to: maskPhone(verdict.national) };
   } catch (err) {

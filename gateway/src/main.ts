@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
 import { InvalidPhoneError, LocalKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/operator';
+import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { TOPICS, optOutRecord } from '@anshim/worker';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
 import { createGatewayServer } from './server.ts';
@@ -49,6 +50,10 @@ const kekFile = values['kek-file']!;
 const kekId = values['kek-id'] ?? readFileSync(`${kekFile.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
 const kek = new LocalKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
 const optOutKey = readHex(values['opt-out-key-file']!, 'the opt-out list key');
+
+// ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans:
+// a server span per request and a send span per produce, whose traceparent every record carries.
+const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-gateway', process.env, values.identity));
 
 const kafka = new Kafka({
   clientId: `anshim-gateway-${values.identity}`,
@@ -135,6 +140,7 @@ const shutdown = (signal: string) => {
   void app
     .close()
     .then(() => producer.disconnect())
+    .then(() => telemetry.shutdown())
     .then(
       () => process.exit(0),
       () => process.exit(1),

@@ -1,8 +1,10 @@
 // Sealed records to Kafka in batches, acks from every in-sync replica, with a bounded number
 // of batches in flight: when Kafka is slower than the file, `add` waits, the reader stops
 // pulling, and TCP pushes back on the uploader. Memory stays at a few batches whatever the file.
+// Each batch is one `send` span; its records carry that span's traceparent.
 import type { Message, Producer } from 'kafkajs';
 import { IngestError } from './errors.ts';
+import { traceSend } from './telemetry.ts';
 
 export type RecordProducer = Pick<Producer, 'send'>;
 
@@ -44,8 +46,9 @@ export class RecordBatcher {
   private async dispatch(): Promise<void> {
     const messages = this.pending;
     this.pending = [];
-    const sent: Promise<void> = this.producer
-      .send({ topic: this.topic, messages, acks: -1 })
+    const sent: Promise<void> = traceSend(this.topic, messages, () =>
+      this.producer.send({ topic: this.topic, messages, acks: -1 }),
+    )
       .then(
         () => {
           this.produced += messages.length;

@@ -1,13 +1,14 @@
 // The gateway's HTTP face (Fastify): a spreadsheet upload streamed straight into the sealed
 // ingest, and a single-message API for transactional traffic. Every route has schemas; errors
 // answer { error: { code, message }, progress? } and never echo a request's content.
-import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { PURPOSES, type Purpose } from './campaigns.ts';
 import { IngestError } from './errors.ts';
 import { ingestUpload, sendMessage, UploadFailedError, type GatewayDeps, type MessageRequest } from './ingest.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
 import { REJECTION_REASONS } from './recipient.ts';
+import { traceRequest } from './telemetry.ts';
 
 /** Media types an upload may carry; the body is streamed, never parsed by Fastify. */
 export const UPLOAD_MEDIA_TYPES = [
@@ -155,6 +156,15 @@ export function createGatewayServer(deps: GatewayDeps, limitOverrides: Partial<I
     bodyLimit: 64 * 1024,
   });
   app.addSchema(countsSchema);
+
+  // Every route registered from here on (main.ts adds /v1/optouts) runs inside its request’s server span.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/healthz') return;
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, req, reply) {
+      return traceRequest(route.url, req, reply, async () => handler.call(this, req, reply));
+    };
+  });
 
   // Upload bodies reach the handler as the raw request stream.
   app.addContentTypeParser(UPLOAD_MEDIA_TYPES, (_req, payload, done) => done(null, payload));

@@ -54,6 +54,7 @@ export namespace anshim {
                 templateCode?: (string|null);
                 senderNumber?: (string|null);
                 keyId?: (string|null);
+                traceParent?: (string|null);
             }
 
             class CarrierMessage implements ICarrierMessage {
@@ -70,6 +71,7 @@ export namespace anshim {
                 public templateCode: string;
                 public senderNumber: string;
                 public keyId: string;
+                public traceParent: string;
                 public static create(properties?: anshim.carrier.v1.ICarrierMessage): anshim.carrier.v1.CarrierMessage;
                 public static encode(message: anshim.carrier.v1.ICarrierMessage, writer?: $protobuf.Writer): $protobuf.Writer;
                 public static encodeDelimited(message: anshim.carrier.v1.ICarrierMessage, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -188,6 +190,7 @@ export namespace anshim {
                 reportedAtMs?: (number|null);
                 attempt?: (number|null);
                 idempotencyKey?: (string|null);
+                traceParent?: (string|null);
             }
 
             class DeliveryReport implements IDeliveryReport {
@@ -201,6 +204,7 @@ export namespace anshim {
                 public reportedAtMs: number;
                 public attempt: number;
                 public idempotencyKey: string;
+                public traceParent: string;
                 public static create(properties?: anshim.carrier.v1.IDeliveryReport): anshim.carrier.v1.DeliveryReport;
                 public static encode(message: anshim.carrier.v1.IDeliveryReport, writer?: $protobuf.Writer): $protobuf.Writer;
                 public static encodeDelimited(message: anshim.carrier.v1.IDeliveryReport, writer?: $protobuf.Writer): $protobuf.Writer;

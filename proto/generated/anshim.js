@@ -138,6 +138,7 @@ export const anshim = $root.anshim = (() => {
                  * @property {string|null} [templateCode] CarrierMessage templateCode
                  * @property {string|null} [senderNumber] CarrierMessage senderNumber
                  * @property {string|null} [keyId] CarrierMessage keyId
+                 * @property {string|null} [traceParent] CarrierMessage traceParent
                  */
 
                 /**
@@ -252,6 +253,14 @@ export const anshim = $root.anshim = (() => {
                 CarrierMessage.prototype.keyId = "";
 
                 /**
+                 * CarrierMessage traceParent.
+                 * @member {string} traceParent
+                 * @memberof anshim.carrier.v1.CarrierMessage
+                 * @instance
+                 */
+                CarrierMessage.prototype.traceParent = "";
+
+                /**
                  * Creates a new CarrierMessage instance using the specified properties.
                  * @function create
                  * @memberof anshim.carrier.v1.CarrierMessage
@@ -303,6 +312,8 @@ export const anshim = $root.anshim = (() => {
                         writer.uint32(/* id 11, wireType 2 =*/90).string(message.senderNumber);
                     if (message.keyId != null && Object.hasOwnProperty.call(message, "keyId"))
                         writer.uint32(/* id 12, wireType 2 =*/98).string(message.keyId);
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        writer.uint32(/* id 13, wireType 2 =*/106).string(message.traceParent);
                     return writer;
                 };
 
@@ -399,6 +410,10 @@ export const anshim = $root.anshim = (() => {
                             }
                         case 12: {
                                 message.keyId = reader.string();
+                                break;
+                            }
+                        case 13: {
+                                message.traceParent = reader.string();
                                 break;
                             }
                         default:
@@ -500,6 +515,9 @@ export const anshim = $root.anshim = (() => {
                     if (message.keyId != null && Object.hasOwnProperty.call(message, "keyId"))
                         if (!$util.isString(message.keyId))
                             return "keyId: string expected";
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        if (!$util.isString(message.traceParent))
+                            return "traceParent: string expected";
                     return null;
                 };
 
@@ -622,6 +640,8 @@ export const anshim = $root.anshim = (() => {
                         message.senderNumber = String(object.senderNumber);
                     if (object.keyId != null)
                         message.keyId = String(object.keyId);
+                    if (object.traceParent != null)
+                        message.traceParent = String(object.traceParent);
                     return message;
                 };
 
@@ -671,6 +691,7 @@ export const anshim = $root.anshim = (() => {
                         object.templateCode = "";
                         object.senderNumber = "";
                         object.keyId = "";
+                        object.traceParent = "";
                     }
                     if (message.id != null && Object.hasOwnProperty.call(message, "id"))
                         object.id = message.id;
@@ -701,6 +722,8 @@ export const anshim = $root.anshim = (() => {
                         object.senderNumber = message.senderNumber;
                     if (message.keyId != null && Object.hasOwnProperty.call(message, "keyId"))
                         object.keyId = message.keyId;
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        object.traceParent = message.traceParent;
                     return object;
                 };
 
@@ -2002,6 +2025,7 @@ export const anshim = $root.anshim = (() => {
                  * @property {number|null} [reportedAtMs] DeliveryReport reportedAtMs
                  * @property {number|null} [attempt] DeliveryReport attempt
                  * @property {string|null} [idempotencyKey] DeliveryReport idempotencyKey
+                 * @property {string|null} [traceParent] DeliveryReport traceParent
                  */
 
                 /**
@@ -2092,6 +2116,14 @@ export const anshim = $root.anshim = (() => {
                 DeliveryReport.prototype.idempotencyKey = "";
 
                 /**
+                 * DeliveryReport traceParent.
+                 * @member {string} traceParent
+                 * @memberof anshim.carrier.v1.DeliveryReport
+                 * @instance
+                 */
+                DeliveryReport.prototype.traceParent = "";
+
+                /**
                  * Creates a new DeliveryReport instance using the specified properties.
                  * @function create
                  * @memberof anshim.carrier.v1.DeliveryReport
@@ -2137,6 +2169,8 @@ export const anshim = $root.anshim = (() => {
                         writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.attempt);
                     if (message.idempotencyKey != null && Object.hasOwnProperty.call(message, "idempotencyKey"))
                         writer.uint32(/* id 9, wireType 2 =*/74).string(message.idempotencyKey);
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.traceParent);
                     return writer;
                 };
 
@@ -2221,6 +2255,10 @@ export const anshim = $root.anshim = (() => {
                             }
                         case 9: {
                                 message.idempotencyKey = reader.string();
+                                break;
+                            }
+                        case 10: {
+                                message.traceParent = reader.string();
                                 break;
                             }
                         default:
@@ -2321,6 +2359,9 @@ export const anshim = $root.anshim = (() => {
                     if (message.idempotencyKey != null && Object.hasOwnProperty.call(message, "idempotencyKey"))
                         if (!$util.isString(message.idempotencyKey))
                             return "idempotencyKey: string expected";
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        if (!$util.isString(message.traceParent))
+                            return "traceParent: string expected";
                     return null;
                 };
 
@@ -2470,6 +2511,8 @@ export const anshim = $root.anshim = (() => {
                         message.attempt = object.attempt >>> 0;
                     if (object.idempotencyKey != null)
                         message.idempotencyKey = String(object.idempotencyKey);
+                    if (object.traceParent != null)
+                        message.traceParent = String(object.traceParent);
                     return message;
                 };
 
@@ -2508,6 +2551,7 @@ export const anshim = $root.anshim = (() => {
                             object.reportedAtMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
                         object.attempt = 0;
                         object.idempotencyKey = "";
+                        object.traceParent = "";
                     }
                     if (message.messageId != null && Object.hasOwnProperty.call(message, "messageId"))
                         object.messageId = message.messageId;
@@ -2537,6 +2581,8 @@ export const anshim = $root.anshim = (() => {
                         object.attempt = message.attempt;
                     if (message.idempotencyKey != null && Object.hasOwnProperty.call(message, "idempotencyKey"))
                         object.idempotencyKey = message.idempotencyKey;
+                    if (message.traceParent != null && Object.hasOwnProperty.call(message, "traceParent"))
+                        object.traceParent = message.traceParent;
                     return object;
                 };
 

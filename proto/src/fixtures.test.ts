@@ -114,3 +114,15 @@ test('unknown fields from a newer writer are skipped, known ones still read', ()
   assert.equal(r.recordId, 'rec-0001');
   assert.equal(r.notBeforeMs, 1_718_060_400_000);
 });
+
+test('trace_parent appended to an encoded v1 CarrierMessage reads back with every v1 field; v1 reports read as untraced', () => {
+  // How a worker adds it: the encoded field, after the message's own bytes.
+  const traceParent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const traced = Buffer.concat([fixture('carrier-message'), CarrierMessage.encode({ traceParent }).finish()]);
+  const m = CarrierMessage.decode(traced);
+  assert.equal(m.traceParent, traceParent);
+  assert.equal(m.id, 'msg-0001');
+  assert.equal(m.keyId, 'tk-kakao-1');
+  assert.equal(CarrierMessage.decode(fixture('carrier-message')).traceParent, '');
+  assert.equal(DeliveryReport.decode(fixture('delivery-report')).traceParent, '');
+});

@@ -1,6 +1,7 @@
 // The standalone simulator process: starts the configured carriers and the admin API,
 // prints one JSON line with their ports when ready, and closes cleanly on SIGTERM/SIGINT.
 import { createLogger } from '@anshim/core';
+import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { parseConfig, USAGE, type SimulatorConfig } from './config.ts';
 import { SimulatorError } from './errors.ts';
 import { startSimulatorFleet } from './fleet.ts';
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
+  // Optional, as in every process: ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT make the carrier hop a span.
+  const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-simulator'));
   const { ready, stop } = await startSimulatorFleet(config, log);
   process.stdout.write(JSON.stringify(ready) + '\n');
   let stopping = false;
@@ -23,13 +26,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping simulators');
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
+    stop()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -15,6 +15,8 @@ export interface PendingReport {
   attempt: number;
   /** When the report is produced (ms, Date.now clock). */
   dueAt: number;
+  /** The W3C traceparent the report continues ('' when the message was not traced). */
+  traceParent: string;
 }
 
 type ReportsCall = grpc.ServerWritableStream<ReportsRequest, IDeliveryReport>;
@@ -246,7 +248,7 @@ export class ReportHub {
 }
 
 function toWire(r: PendingReport, carrier: string): IDeliveryReport {
-  return {
+  const wire: IDeliveryReport = {
     messageId: r.messageId,
     campaignId: r.campaignId,
     channel: r.channel,
@@ -257,4 +259,6 @@ function toWire(r: PendingReport, carrier: string): IDeliveryReport {
     attempt: r.attempt,
     idempotencyKey: r.idempotencyKey,
   };
+  if (r.traceParent) wire.traceParent = r.traceParent;
+  return wire;
 }

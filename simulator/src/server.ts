@@ -43,6 +43,7 @@ import { CarrierLedger } from './ledger.ts';
 import { seededRandom } from './random.ts';
 import { ReportHub, type PendingReport } from './reports.ts';
 import { TokenBucket } from './throttle.ts';
+import { traceSubmitBatch } from './tracing.ts';
 
 export interface MutualTlsOptions {
   /** PEM of the CA client certificates must chain to. */
@@ -182,8 +183,8 @@ class CarrierDesk {
     return ResultCode.DELIVERED;
   }
 
-  /** Acks one batch, in order. */
-  submit(messages: readonly CarrierMessage[]): IAck[] {
+  /** Acks one batch, in order; `traceParent` goes with the batch's reports. */
+  submit(messages: readonly CarrierMessage[], traceParent = ''): IAck[] {
     const now = Date.now();
     const tick = performance.now();
     this.dedupe.evict(now);
@@ -191,7 +192,7 @@ class CarrierDesk {
     let throttled = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as CarrierMessage;
-      acks[i] = this.submitOne(m, now, tick, throttled);
+      acks[i] = this.submitOne(m, now, tick, throttled, traceParent);
       if (acks[i]?.status === AckStatus.THROTTLED) throttled++;
     }
     return acks;
@@ -202,7 +203,7 @@ class CarrierDesk {
     return ack(messageId, AckStatus.REJECTED, ResultCode.CARRIER_ERROR, detail);
   }
 
-  private submitOne(m: CarrierMessage, now: number, tick: number, throttledBefore: number): IAck {
+  private submitOne(m: CarrierMessage, now: number, tick: number, throttledBefore: number, traceParent: string): IAck {
     const { id, campaignId } = m;
     if (!id || !campaignId || !m.idempotencyKey || !m.sealedRecipient?.length || !m.sealedBody?.length)
       return this.reject(id ?? '', 'malformed');
@@ -263,6 +264,7 @@ class CarrierDesk {
       submittedAtMs: now,
       attempt: m.attempt,
       dueAt: immediate === undefined ? now + this.deliveryDelayMs : now,
+      traceParent,
     };
     if (immediate === undefined) this.reports.schedule(report);
     else this.reports.produceNow(report);
@@ -312,7 +314,10 @@ class SubmitSession {
   private onBatch(request: SubmitRequest): void {
     if (this.finished) return;
     // Decoded requests hold CarrierMessage instances (defaults filled in), whatever the d.ts says.
-    const acks = this.desk.submit(request.messages as CarrierMessage[]);
+    const messages = request.messages as CarrierMessage[];
+    const acks = traceSubmitBatch(this.desk.carrier, messages, (traceParent) =>
+      this.desk.submit(messages, traceParent),
+    );
     const dueAt = Math.max(this.lastDueAt, performance.now() + this.latency());
     this.lastDueAt = dueAt;
     this.outbox.push({ dueAt, response: { acks }, acks: acks.length });

@@ -162,3 +162,20 @@ export function grpcSpan(
     attributes,
   };
 }
+
+/**
+ * An HTTP server's span for one request ("{method} {route}", the route template, never the
+ * URL: paths and queries may carry values). The status code is set when the answer is known.
+ */
+export function httpServerSpan(method: string, route: string, extra: Attributes = {}): SpanSpec {
+  return {
+    name: `${method} ${route}`,
+    kind: SpanKind.SERVER,
+    attributes: {
+      [ATTR.httpMethod]: method,
+      [ATTR.httpRoute]: route,
+      [ATTR.urlScheme]: 'http',
+      ...extra,
+    },
+  };
+}

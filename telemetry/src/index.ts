@@ -3,8 +3,12 @@ export { startTelemetry, telemetryOptionsFromEnv, type Telemetry, type Telemetry
 export {
   injectKafkaHeaders,
   extractKafkaContext,
+  extractHttpContext,
   spanContextOfKafkaHeaders,
   batchParent,
+  parentOrLinks,
+  recordedTraceParent,
+  spanContextOfTraceParent,
   injectGrpcMetadata,
   extractGrpcContext,
   TRACEPARENT,
@@ -18,10 +22,11 @@ export {
   kafkaSendSpan,
   kafkaProcessSpan,
   grpcSpan,
+  httpServerSpan,
   type SpanSpec,
   type SpanFamily,
 } from './conventions.ts';
-export { inSpan } from './spans.ts';
+export { inSpan, markFailed } from './spans.ts';
 export { guardAttributes, guardValue, isSafeValue, refusalOf, REDACTED, type RefusalReason } from './guard.ts';
 export {
   guardedCounter,

@@ -3,8 +3,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
 import { propagation, ROOT_CONTEXT, trace, TraceFlags, type SpanContext } from '@opentelemetry/api';
+import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import {
   batchParent,
+  parentOrLinks,
+  recordedTraceParent,
+  spanContextOfTraceParent,
   extractGrpcContext,
   extractKafkaContext,
   injectGrpcMetadata,
@@ -76,4 +80,36 @@ test('gRPC metadata carries traceparent from client to server', () => {
   assert.equal(remote?.traceId, sc(7).traceId);
   assert.equal(remote?.isRemote, true);
   assert.equal(trace.getSpanContext(extractGrpcContext(new Metadata())), undefined);
+});
+
+test('parentOrLinks: one distinct context parents, several are linked (each once)', () => {
+  const single = parentOrLinks([sc(4), { ...sc(4) }]);
+  assert.equal(trace.getSpanContext(single.parent)?.spanId, sc(4).spanId);
+  assert.deepEqual(single.links, []);
+  const several = parentOrLinks([sc(4), sc(5), sc(4)]);
+  assert.equal(trace.getSpanContext(several.parent), undefined);
+  assert.deepEqual(
+    several.links.map((l) => l.context.spanId),
+    [sc(4).spanId, sc(5).spanId],
+  );
+  assert.deepEqual(parentOrLinks([]).links, []);
+});
+
+test('a per-message traceparent: only for a span this process records and samples; parsed back exactly', () => {
+  const sampled = new BasicTracerProvider().getTracer('t').startSpan('s');
+  const tp = recordedTraceParent(sampled);
+  const own = sampled.spanContext();
+  assert.equal(tp, `00-${own.traceId}-${own.spanId}-01`);
+  const back = spanContextOfTraceParent(tp!);
+  assert.equal(back?.traceId, own.traceId);
+  assert.equal(back?.spanId, own.spanId);
+  assert.equal(back?.isRemote, true);
+  sampled.end();
+
+  // Telemetry off (a non-recording span, even with a sampled remote parent) and a sampler saying no: nothing.
+  assert.equal(recordedTraceParent(trace.wrapSpanContext(sc(6))), undefined);
+  const unsampled = new BasicTracerProvider({ sampler: new AlwaysOffSampler() }).getTracer('t').startSpan('s');
+  assert.equal(recordedTraceParent(unsampled), undefined);
+  assert.equal(spanContextOfTraceParent(''), undefined);
+  assert.equal(spanContextOfTraceParent('00-nonsense'), undefined);
 });

@@ -6,7 +6,9 @@ import {
   ROOT_CONTEXT,
   trace,
   type Context,
+  TraceFlags,
   type Link,
+  type Span,
   type SpanContext,
   type TextMapGetter,
   type TextMapSetter,
@@ -35,6 +37,7 @@ const kafkaSetter: TextMapSetter<KafkaHeaders> = {
     headers[key] = value;
   },
 };
+// Kafka headers and HTTP request headers are read alike.
 const kafkaGetter: TextMapGetter<KafkaHeaders | undefined> = {
   get: (headers, key) => first(headers?.[key]),
   keys: (headers) => Object.keys(headers ?? {}),
@@ -70,6 +73,14 @@ export function extractKafkaContext(headers: KafkaHeaders | undefined, base: Con
   return propagator.extract(base, headers, kafkaGetter);
 }
 
+/** A caller's context from HTTP request headers (an incoming `traceparent`), on top of `base`. */
+export function extractHttpContext(
+  headers: Record<string, string | string[] | undefined>,
+  base: Context = ROOT_CONTEXT,
+): Context {
+  return propagator.extract(base, headers, kafkaGetter);
+}
+
 /** The remote span context in a record's headers, if there is a valid one. */
 export function spanContextOfKafkaHeaders(headers: KafkaHeaders | undefined): SpanContext | undefined {
   if (!headers?.[TRACEPARENT]) return undefined;
@@ -80,10 +91,27 @@ export function spanContextOfKafkaHeaders(headers: KafkaHeaders | undefined): Sp
 const MAX_LINKS = 128;
 
 /**
- * Where a batch's process span belongs (messaging conventions for batch processing):
- * when every traced record came from the same producer span, that span is the parent;
- * when they came from several, the span starts a trace of its own and links to each
- * (at most 128). Untraced records contribute nothing.
+ * Where a span that handles many messages belongs (messaging conventions for batches): when
+ * every traced message came from the same span, that span is the parent; when they came from
+ * several, the span starts a trace of its own and links to each distinct one (at most 128).
+ */
+export function parentOrLinks(
+  contexts: Iterable<SpanContext>,
+  base: Context = ROOT_CONTEXT,
+): { parent: Context; links: Link[] } {
+  const distinct = new Map<string, SpanContext>();
+  for (const sc of contexts) {
+    const id = `${sc.traceId}-${sc.spanId}`;
+    if (!distinct.has(id) && distinct.size < MAX_LINKS) distinct.set(id, sc);
+  }
+  const found = [...distinct.values()];
+  if (found.length === 1) return { parent: trace.setSpanContext(base, found[0]!), links: [] };
+  return { parent: base, links: found.map((c) => ({ context: c })) };
+}
+
+/**
+ * Where a batch's process span belongs: the parentOrLinks of the contexts its records'
+ * headers carry. Untraced records contribute nothing.
  */
 export function batchParent(
   records: Iterable<{ headers?: KafkaHeaders }>,
@@ -99,8 +127,7 @@ export function batchParent(
     const sc = spanContextOfKafkaHeaders(headers);
     if (sc) contexts.push(sc);
   }
-  if (contexts.length === 1) return { parent: trace.setSpanContext(base, contexts[0]!), links: [] };
-  return { parent: base, links: contexts.map((c) => ({ context: c })) };
+  return parentOrLinks(contexts, base);
 }
 
 /** Adds `ctx`'s trace context (the active span's by default) to gRPC call metadata, in place. */
@@ -112,4 +139,23 @@ export function injectGrpcMetadata<M extends GrpcMetadataLike>(metadata: M, ctx:
 /** The caller's context from a gRPC call's metadata (server side), on top of `base`. */
 export function extractGrpcContext(metadata: GrpcMetadataLike, base: Context = ROOT_CONTEXT): Context {
   return propagator.extract(base, metadata, grpcGetter);
+}
+
+/**
+ * The W3C traceparent of a span this process records (sampled), for a per-message field
+ * such as CarrierMessage.trace_parent; undefined when telemetry is off or the span is not
+ * sampled, so callers add nothing then. (tracestate does not travel in such fields.)
+ */
+export function recordedTraceParent(span: Span): string | undefined {
+  if (!span.isRecording()) return undefined;
+  const sc = span.spanContext();
+  if ((sc.traceFlags & TraceFlags.SAMPLED) === 0 || !trace.isSpanContextValid(sc)) return undefined;
+  return `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`;
+}
+
+/** The remote span context a traceparent string names, if it is a valid one. */
+export function spanContextOfTraceParent(traceParent: string): SpanContext | undefined {
+  if (!traceParent) return undefined;
+  const sc = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: traceParent }, kafkaGetter));
+  return sc && trace.isSpanContextValid(sc) ? sc : undefined;
 }

@@ -17,10 +17,15 @@ export async function inSpan<T>(
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
-    span.setAttribute(ATTR.errorType, err instanceof Error ? err.name : typeof err);
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    markFailed(span, err);
     throw err;
   } finally {
     span.end();
   }
+}
+
+/** Marks a span failed by the error's class only, as inSpan does (for spans ended by hand). */
+export function markFailed(span: Span, err: unknown): void {
+  span.setAttribute(ATTR.errorType, err instanceof Error ? err.name : typeof err);
+  span.setStatus({ code: SpanStatusCode.ERROR });
 }

@@ -19,15 +19,17 @@ export class CarrierUnavailableError extends Error {
 /**
  * Frames a SubmitRequest from already-encoded CarrierMessages (field 1, length-delimited),
  * so the main thread never decodes and re-encodes what the pool's threads produced.
+ * `trailer` (encoded fields, e.g. trace_parent) is appended to every message.
  */
-export function encodeSubmitRequest(frames: readonly Uint8Array[]): Buffer {
+export function encodeSubmitRequest(frames: readonly Uint8Array[], trailer?: Uint8Array): Buffer {
+  const extra = trailer?.length ?? 0;
   let size = 0;
-  for (const f of frames) size += 1 + varintSize(f.length) + f.length;
+  for (const f of frames) size += 1 + varintSize(f.length + extra) + f.length + extra;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const f of frames) {
     out[at++] = 0x0a;
-    let n = f.length;
+    let n = f.length + extra;
     while (n > 0x7f) {
       out[at++] = (n & 0x7f) | 0x80;
       n >>>= 7;
@@ -35,8 +37,18 @@ export function encodeSubmitRequest(frames: readonly Uint8Array[]): Buffer {
     out[at++] = n;
     out.set(f, at);
     at += f.length;
+    if (trailer) {
+      out.set(trailer, at);
+      at += extra;
+    }
   }
   return out;
+}
+
+/** What the Submit stream writes: one batch's frames and what to append to each. */
+interface OutgoingBatch {
+  frames: readonly Uint8Array[];
+  trailer: Uint8Array | undefined;
 }
 
 const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
@@ -47,7 +59,7 @@ const SubmitClient = grpc.makeGenericClientConstructor(
       path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Submit`,
       requestStream: true,
       responseStream: true,
-      requestSerialize: (frames: Uint8Array[]) => encodeSubmitRequest(frames),
+      requestSerialize: (batch: OutgoingBatch) => encodeSubmitRequest(batch.frames, batch.trailer),
       requestDeserialize: () => {
         throw new Error('client only');
       },
@@ -84,9 +96,9 @@ export class CarrierLink {
   readonly carrier: CarrierId;
   private readonly address: string;
   private readonly client: grpc.Client & {
-    submit: (metadata: grpc.Metadata) => grpc.ClientDuplexStream<Uint8Array[], SubmitResponse>;
+    submit: (metadata: grpc.Metadata) => grpc.ClientDuplexStream<OutgoingBatch, SubmitResponse>;
   };
-  private stream: grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> | undefined;
+  private stream: grpc.ClientDuplexStream<OutgoingBatch, SubmitResponse> | undefined;
   private readonly pending: PendingBatch[] = [];
   private readonly waiters: Array<() => void> = [];
   private readonly maxInFlight: number;
@@ -112,20 +124,20 @@ export class CarrierLink {
 
   /** Sends one batch; resolves with one ack per frame, in order, or rejects with CarrierUnavailableError. */
   submit(frames: Uint8Array[]): Promise<Ack[]> {
-    return traceCarrierSubmit(this.carrier, this.address, frames.length, () => this.submitNow(frames));
+    return traceCarrierSubmit(this.carrier, this.address, frames.length, (trailer) => this.submitNow(frames, trailer));
   }
 
-  private async submitNow(frames: Uint8Array[]): Promise<Ack[]> {
+  private async submitNow(frames: Uint8Array[], trailer: Uint8Array | undefined): Promise<Ack[]> {
     if (this.closed) throw new CarrierUnavailableError(this.carrier, undefined, 'link closed');
     while (this.pending.length >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
     const stream = this.stream ?? this.open();
     return new Promise<Ack[]>((resolve, reject) => {
       this.pending.push({ count: frames.length, resolve, reject });
-      stream.write(frames);
+      stream.write({ frames, trailer });
     });
   }
 
-  private open(): grpc.ClientDuplexStream<Uint8Array[], SubmitResponse> {
+  private open(): grpc.ClientDuplexStream<OutgoingBatch, SubmitResponse> {
     // Metadata is per stream: it carries the context of the batch span that opened it.
     const stream = this.client.submit(injectGrpcMetadata(new grpc.Metadata()));
     this.stream = stream;

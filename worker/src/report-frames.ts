@@ -18,6 +18,8 @@ export interface ReportView {
   result: ResultCode;
   /** 0 for a primary attempt, n for the n-th fallback (from the idempotency key's `#fallback<n>`). */
   fallbackStep: number;
+  /** W3C traceparent of the message when its send was traced ('' otherwise). */
+  traceParent: string;
 }
 
 // The scanner's position: module state instead of a reader object per report (hot path).
@@ -98,6 +100,7 @@ function viewOf(buf: Buffer, start: number, end: number, campaigns: Interned, ca
     carrier: '',
     result: ResultCode.RESULT_UNSPECIFIED,
     fallbackStep: 0,
+    traceParent: '',
   };
   pos = start;
   while (pos < end) {
@@ -111,6 +114,7 @@ function viewOf(buf: Buffer, start: number, end: number, campaigns: Interned, ca
       if (tag === 0x12) view.campaignId = campaigns.of(buf, fieldStart, pos);
       else if (tag === 0x22) view.carrier = carriers.of(buf, fieldStart, pos);
       else if (tag === 0x4a) view.fallbackStep = fallbackStepOf(buf, fieldStart, pos);
+      else if (tag === 0x52) view.traceParent = buf.toString('latin1', fieldStart, pos);
     }
   }
   return view;

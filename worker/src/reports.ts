@@ -7,7 +7,7 @@ import { channelOfStep } from './processor.ts';
 import type { ProgressCounters } from './progress.ts';
 import { forEachReport, type ReportView } from './report-frames.ts';
 import type { BatchingSink } from './sink.ts';
-import { recordReport } from './telemetry.ts';
+import { recordReport, reportTraceContext } from './telemetry.ts';
 
 // ReportBatches with the response left as bytes: the pump scans them (see report-frames.ts).
 const RawReportsClient = grpc.makeGenericClientConstructor(
@@ -91,11 +91,16 @@ export class ReportsPump {
     const campaign = this.deps.campaigns.get(r.campaignId);
     this.deps.progress.result(r.campaignId, r.result);
     recordReport(r);
-    this.deps.sink.pushReport(r.campaignId, {
-      bytes: r.bytes,
-      fallback: step > 0,
-      fallbackFromChannel: step > 0 && campaign ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
-    });
+    this.deps.sink.pushReport(
+      r.campaignId,
+      {
+        bytes: r.bytes,
+        fallback: step > 0,
+        fallbackFromChannel: step > 0 && campaign ? channelOfStep(campaign, step - 1) : Channel.CHANNEL_UNSPECIFIED,
+      },
+      // The carrier's context for the message when it was traced: the report continues that trace.
+      r.traceParent ? reportTraceContext(r.traceParent) : undefined,
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,7 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
 import { encodeReportBatchRecord, type OutgoingReport } from './report-frames.ts';
+import { ReportSendTraces } from './telemetry.ts';
 import { TOPICS } from './topics.ts';
 
 /**
@@ -13,6 +15,7 @@ export class BatchingSink {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
+  private readonly traces = new ReportSendTraces();
 
   constructor(
     private readonly producer: Producer,
@@ -31,11 +34,12 @@ export class BatchingSink {
     else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
   }
 
-  /** Queues a delivery report; reports of one campaign leave together as one Kafka record. */
-  pushReport(campaignId: string, report: OutgoingReport): void {
+  /** Queues a delivery report; reports of one campaign leave together as one Kafka record (traced when `trace` is given). */
+  pushReport(campaignId: string, report: OutgoingReport, trace?: SpanContext): void {
     const list = this.reports.get(campaignId);
     if (list) list.push(report);
     else this.reports.set(campaignId, [report]);
+    if (trace) this.traces.note(campaignId, trace);
     this.queued++;
     if (this.queued >= this.opts.maxBatch) void this.flush().catch(() => undefined);
     else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
@@ -49,6 +53,7 @@ export class BatchingSink {
       const batches: Message[] = [...this.reports].map(([campaignId, reports]) => ({
         key: campaignId,
         value: encodeReportBatchRecord(this.workerId, reports),
+        headers: this.traces.headersFor(campaignId, reports.length),
       }));
       this.reports = new Map();
       const list = this.queue.get(TOPICS.reports);
@@ -64,6 +69,7 @@ export class BatchingSink {
       .catch(() => undefined)
       .then(() => this.producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined));
     this.inFlight = send;
+    this.traces.endWhen(send);
     return send;
   }
 }

@@ -171,7 +171,7 @@ describe('worker telemetry: real Prometheus scraping a worker, traces from produ
   });
 
   test('one trace runs from the producer’s send span through the worker’s process span to each carrier Submit', () => {
-    const send = spans.find((s) => s.kind === 'PRODUCER' && s.attributes['anshim.campaign.id'] === specA.id);
+    const send = spans.find((s) => s.kind === 'PRODUCER' && s.name === `send ${campaignTopic(specA.id)}`);
     assert.ok(send, 'the test producer’s send span');
     const processes = spans.filter((s) => s.kind === 'CONSUMER' && s.parentSpanId === send.spanId);
     assert.ok(processes.length > 0, 'process spans parented by the send span');
@@ -203,7 +203,8 @@ describe('worker telemetry: real Prometheus scraping a worker, traces from produ
   });
 
   test('a batch mixing two producers’ records starts its own trace, linked to both', () => {
-    const sends = spans.filter((s) => s.kind === 'PRODUCER' && s.attributes['anshim.campaign.id'] === specB.id);
+    // The test producer's sends (the worker's own `send anshim.reports` spans carry the campaign id too).
+    const sends = spans.filter((s) => s.kind === 'PRODUCER' && s.name === `send ${campaignTopic(specB.id)}`);
     assert.equal(sends.length, 2);
     const processB = spans.filter((s) => s.kind === 'CONSUMER' && s.attributes['anshim.campaign.id'] === specB.id);
     const mixed = processB.find((p) => p.links.length === 2);

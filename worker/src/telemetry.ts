@@ -1,9 +1,9 @@
 // The worker's metrics and spans. Instrumented code calls these one-liners; they use the
 // OpenTelemetry API, which is a no-op until the process calls startTelemetry (main.ts).
 // Labels are campaign, channel, carrier, result and reason: never a number or a name.
-import { metrics, trace } from '@opentelemetry/api';
-import type { KafkaMessage } from 'kafkajs';
-import { CARRIER_GATEWAY_SERVICE_NAME, Channel, ResultCode } from '@anshim/proto';
+import { metrics, trace, type Span, type SpanContext } from '@opentelemetry/api';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { CARRIER_GATEWAY_SERVICE_NAME, CarrierMessage, Channel, ResultCode } from '@anshim/proto';
 import type { CarrierId } from '@anshim/core';
 import {
   ATTR,
@@ -12,13 +12,19 @@ import {
   hotCounter,
   hotHistogram,
   inSpan,
+  injectKafkaHeaders,
   kafkaProcessSpan,
+  kafkaSendSpan,
+  markFailed,
   observedGauge,
+  parentOrLinks,
+  recordedTraceParent,
+  spanContextOfTraceParent,
 } from '@anshim/telemetry';
 import type { DispatchOutcome } from './dispatcher.ts';
 import type { PreparePool } from './pool.ts';
 import type { PreparedMessage } from './prepare.ts';
-import { CAMPAIGN_HEADER } from './topics.ts';
+import { CAMPAIGN_HEADER, TOPICS } from './topics.ts';
 
 const SCOPE = '@anshim/worker';
 // A proxy: it becomes the real tracer once startTelemetry registers a provider.
@@ -177,16 +183,83 @@ export function traceBatch<T>(
   return inSpan(tracer, spec, fn, { parent, links });
 }
 
-/** A client span around one SubmitRequest to a carrier (RPC conventions). */
+/**
+ * A client span around one SubmitRequest to a carrier (RPC conventions). When the span is
+ * sampled, `fn` gets the span's context as an encoded CarrierMessage.trace_parent field to
+ * append to each (already encoded) frame, so the carrier's report can continue the trace;
+ * otherwise undefined, and the frames go out as they are.
+ */
 export function traceCarrierSubmit<T>(
   carrier: CarrierId,
   address: string,
   count: number,
-  fn: () => Promise<T>,
+  fn: (traceTrailer: Uint8Array | undefined) => Promise<T>,
 ): Promise<T> {
   const spec = grpcSpan('client', CARRIER_GATEWAY_SERVICE_NAME, 'Submit', address, {
     [ATTR.carrier]: carrier,
     [ATTR.carrierBatchCount]: count,
   });
-  return inSpan(tracer, spec, fn);
+  return inSpan(tracer, spec, (span) => {
+    const traceParent = recordedTraceParent(span);
+    return fn(traceParent === undefined ? undefined : CarrierMessage.encode({ traceParent }).finish());
+  });
+}
+
+let lastTraceParent = '';
+let lastReportContext: SpanContext | undefined;
+
+/** The span context a carrier report carries (reports of one Submit share one: the last is kept). */
+export function reportTraceContext(traceParent: string): SpanContext | undefined {
+  if (traceParent !== lastTraceParent) {
+    lastTraceParent = traceParent;
+    lastReportContext = spanContextOfTraceParent(traceParent);
+  }
+  return lastReportContext;
+}
+
+/** Distinct contexts kept per campaign record (parentOrLinks links at most 128). */
+const MAX_REPORT_CONTEXTS = 128;
+
+/**
+ * The `send anshim.reports` spans of the reports a carrier traced: one per campaign record
+ * per flush, the child of the one context its reports carry or linked to each (messaging
+ * conventions for batches), its own context in the record's headers. Untraced reports
+ * cost a Map lookup per record.
+ */
+export class ReportSendTraces {
+  private readonly contexts = new Map<string, SpanContext[]>();
+  private started: Span[] = [];
+
+  note(campaignId: string, sc: SpanContext): void {
+    const list = this.contexts.get(campaignId);
+    if (!list) this.contexts.set(campaignId, [sc]);
+    else if (list.length < MAX_REPORT_CONTEXTS && list[list.length - 1]!.spanId !== sc.spanId) list.push(sc);
+  }
+
+  /** Starts the span of a campaign's record about to be sent and returns its headers; undefined when untraced. */
+  headersFor(campaignId: string, reports: number): IHeaders | undefined {
+    const contexts = this.contexts.get(campaignId);
+    if (!contexts) return undefined;
+    this.contexts.delete(campaignId);
+    const { parent, links } = parentOrLinks(contexts);
+    const spec = kafkaSendSpan(TOPICS.reports, reports, { [ATTR.campaign]: campaignId });
+    const span = tracer.startSpan(spec.name, { kind: spec.kind, attributes: spec.attributes, links }, parent);
+    this.started.push(span);
+    return injectKafkaHeaders({}, trace.setSpan(parent, span));
+  }
+
+  /** Ends the spans started since the last call once `sent` settles (failed if it rejects). */
+  endWhen(sent: Promise<void>): void {
+    if (this.started.length === 0) return;
+    const spans = this.started;
+    this.started = [];
+    sent.then(
+      () => spans.forEach((s) => s.end()),
+      (err: unknown) =>
+        spans.forEach((s) => {
+          markFailed(s, err);
+          s.end();
+        }),
+    );
+  }
 }
