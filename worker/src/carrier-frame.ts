@@ -3,6 +3,7 @@
 // message; this writes one buffer. The bytes are the same protobuf (see carrier-frame.test.ts).
 import { carrierAadText, sealedLength, sealInto, type DataKey } from '@anshim/core';
 import type { Channel, Priority } from '@anshim/proto';
+import { varintSize, writeVarint } from './wire.ts';
 
 export interface CarrierFrameFields {
   id: string;
@@ -29,25 +30,6 @@ const ATTEMPT = 0x48;
 const TEMPLATE_CODE = 0x52;
 const SENDER_NUMBER = 0x5a;
 const KEY_ID = 0x62;
-
-const varintSize = (n: number): number => {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-};
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  // Number arithmetic, not bit operations: expires_at_ms is past 2^32.
-  while (n >= 0x80) {
-    buf[at++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
 
 const stringFieldSize = (bytes: number): number => (bytes === 0 ? 0 : 1 + varintSize(bytes) + bytes);
 

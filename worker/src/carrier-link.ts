@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CARRIER_GATEWAY_SERVICE_NAME, SubmitResponse, type Ack } from '@anshim/proto';
 import type { CarrierId } from '@anshim/core';
 import { injectGrpcMetadata } from '@anshim/telemetry';
+import { varintSize } from './wire.ts';
 import { traceCarrierSubmit } from './telemetry.ts';
 
 /** The carrier stream broke (outage, restart, network): every batch in flight on it is unanswered. */
@@ -50,8 +51,6 @@ interface OutgoingBatch {
   frames: readonly Uint8Array[];
   trailer: Uint8Array | undefined;
 }
-
-const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
 const SubmitClient = grpc.makeGenericClientConstructor(
   {

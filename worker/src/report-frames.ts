@@ -3,6 +3,7 @@
 // ReportBatchRecord it publishes. Decoding into objects and re-encoding them cost a fifth
 // of the worker's main thread at full rate. The layouts are carrier.proto and records.proto.
 import { Channel, RECORD_SCHEMA_VERSION, ResultCode } from '@anshim/proto';
+import { varintSize, writeVarint } from './wire.ts';
 
 /** A carrier sent report bytes that are not a ReportBatch. */
 export class ReportFrameError extends Error {
@@ -141,17 +142,6 @@ export interface OutgoingReport {
   bytes: Uint8Array;
   fallback: boolean;
   fallbackFromChannel: Channel;
-}
-
-const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[at++] = n;
-  return at;
 }
 
 /**
