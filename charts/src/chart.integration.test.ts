@@ -87,13 +87,17 @@ const SCRAPE_ANNOTATIONS = {
   'prometheus.io/port': String(METRICS_PORT),
   'prometheus.io/path': '/metrics',
 };
-/** The default networkPolicy.metrics.from: Prometheus' pods in the monitoring namespace. */
-const PROMETHEUS_PEERS = [
+/** An app's pods in the monitoring namespace, as NetworkPolicyPeers. */
+const monitoringPods = (app: string) => [
   {
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
-    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': app } },
   },
 ];
+/** The default networkPolicy.metrics.from: Prometheus' pods. */
+const PROMETHEUS_PEERS = monitoringPods('prometheus');
+/** The default networkPolicy.tracing.to: the OpenTelemetry collector's pods. */
+const COLLECTOR_PEERS = monitoringPods('opentelemetry-collector');
 
 /** What makes a pod scrapeable: its container's port named metrics, the env telemetry reads, the prometheus.io annotations. */
 function scrapeWiring(template: Json): { port?: number; env?: string; annotations: Record<string, string> } {
@@ -242,6 +246,11 @@ describe('the anshim Helm chart', () => {
     refused(['--set', 'image.pullSecrets[0]=Registry_Creds'], /\/image\/pullSecrets\/0': 'Registry_Creds'/);
     refused(['--set', 'fleet.imagePullSecrets[0]='], /\/fleet\/imagePullSecrets\/0': minLength/);
     refused(['--set', 'operator.healthPort=0'], /\/operator\/healthPort': minimum/);
+    refused(
+      ['--set', 'tracing.otlpEndpoint=not-a-url'],
+      /\/tracing\/otlpEndpoint': 'not-a-url' does not match pattern/,
+    );
+    refused(['--set-json', 'networkPolicy.tracing.to=[]'], /\/networkPolicy\/tracing\/to': minItems/);
     // Not a schema rule, a template check: two listeners cannot share a port.
     const clash = helm(['template', RELEASE, CHART, '-n', ns, ...KUBE_VERSION, '--set', 'operator.healthPort=9464']);
     assert.ok(!clash.ok);
@@ -432,6 +441,45 @@ describe('the anshim Helm chart', () => {
     assert.equal(policy(docs, 'anshim-operator').ingress, undefined);
     assert.equal(policy(docs, 'anshim-gateway').ingress.length, 1);
     assert.ok(!docs.some((d) => d.apiVersion.startsWith('monitoring.coreos.com/')));
+  });
+
+  test('tracing.otlpEndpoint: every pod, the workers included, exports spans to the collector, and may reach it', () => {
+    const endpoint = 'http://otel-collector.monitoring:4318';
+    const collector = { to: COLLECTOR_PEERS, ports: [{ protocol: 'TCP', port: 4318 }] };
+    for (const on of [true, false]) {
+      const yaml = render(ns, on ? ['--set', `tracing.otlpEndpoint=${endpoint}`] : []);
+      const docs = manifests(yaml);
+      const fleet = docs.find((d) => d.kind === 'MessagingFleet') as unknown as MessagingFleet;
+      assert.deepEqual(fleet.spec.tracing, on ? { otlpEndpoint: endpoint } : undefined);
+      const templates = podTemplates(docs);
+      templates.set('worker', workerDeploymentFor(exampleCampaign(ns), fleet, 1, 'h').spec!.template);
+      assert.equal(templates.size, 4, 'operator, gateway, simulator, worker');
+      for (const [name, template] of templates)
+        assert.deepEqual(
+          template.spec.containers[0].env.filter((e: Json) => e.name.startsWith('OTEL_')),
+          on ? [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: endpoint }] : [],
+          name,
+        );
+
+      // Deny-by-default stays: the collector's port opens only with tracing on, and only to the collector.
+      for (const component of ['worker', 'operator', 'gateway', 'simulator']) {
+        const egress: Json[] = policy(docs, `anshim-${component}`).egress ?? [];
+        assert.deepEqual(
+          egress.filter((rule) => rule.ports?.some((p: Json) => p.port === 4318)),
+          on ? [collector] : [],
+          component,
+        );
+      }
+      // The simulators, which talk to no one, get DNS and the collector alone.
+      assert.equal(policy(docs, 'anshim-simulator').egress?.length, on ? 2 : undefined);
+
+      if (on) {
+        const applied = tryKubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], yaml);
+        assert.ok(applied.ok, applied.err);
+        assert.doesNotMatch(applied.err, /Warning/);
+        assert.equal(applied.out.trim().split('\n').length, docs.length);
+      }
+    }
   });
 
   test("image pull Secrets: the shared ones and each component's own, once each", () => {

@@ -173,6 +173,8 @@ describe('MessagingFleet CRD in the real API server', () => {
     const off = kubectl(['apply', '-f', '-'], fleet({ metrics: { enabled: false } }));
     assert.ok(off.ok, off.err);
     assert.equal(kubectl(['get', 'mfleet', name, '-o', 'jsonpath={.spec.metrics.enabled}']).out, 'false');
+    const traced = kubectl(['apply', '-f', '-'], fleet({ tracing: { otlpEndpoint: 'https://[fd00::1]:4318/v1' } }));
+    assert.ok(traced.ok, traced.err);
     assert.ok(kubectl(['delete', 'mfleet', name]).ok);
   });
 
@@ -183,6 +185,11 @@ describe('MessagingFleet CRD in the real API server', () => {
       'a pull Secret that is no Secret name',
       { worker: { image: 'w:1', imagePullSecrets: [{ name: 'Bad_Name' }] } },
       /spec.worker.imagePullSecrets\[0\].name: Invalid value: "Bad_Name"/,
+    ],
+    [
+      'an OTLP endpoint that is no http(s) URL',
+      { tracing: { otlpEndpoint: 'otel-collector:4318' } },
+      /spec.tracing.otlpEndpoint: Invalid value: "otel-collector:4318"/,
     ],
   ] as const) {
     test(`the API server refuses ${what}`, () => {

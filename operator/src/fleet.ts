@@ -18,6 +18,8 @@ export interface MessagingFleet extends KubernetesObject {
       imagePullSecrets?: Array<{ name: string }>;
     };
     metrics?: { enabled?: boolean; port?: number };
+    /** OTLP/HTTP endpoint the worker pods export spans to (OTEL_EXPORTER_OTLP_ENDPOINT); none when absent. */
+    tracing?: { otlpEndpoint?: string };
     secrets?: { keyEncryptionKey?: string; carrierKeys?: string; carrierTls?: string; optOutKey?: string };
     scaling?: {
       lagPerReplica?: number;

@@ -80,6 +80,21 @@ test('worker pods serve /metrics on the fleet port, named and annotated for Prom
   assert.deepEqual(Object.keys(podOf(off).metadata!.annotations!), ['messaging.anshim.io/config-hash']);
 });
 
+test("worker pods export spans to the fleet's OTLP endpoint, and set none when it names none", () => {
+  const otlpEnv = (f: MessagingFleet) =>
+    workerDeploymentFor(mc, f, 1, 'h').spec!.template.spec!.containers[0]!.env!.filter((e) =>
+      e.name.startsWith('OTEL_'),
+    );
+  assert.deepEqual(otlpEnv(fleet), []);
+  const traced: MessagingFleet = {
+    ...fleet,
+    spec: { ...fleet.spec, tracing: { otlpEndpoint: 'http://otel-collector.monitoring:4318' } },
+  };
+  assert.deepEqual(otlpEnv(traced), [
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector.monitoring:4318' },
+  ]);
+});
+
 test("worker pods pull with the fleet's image pull Secrets, and with none when it names none", () => {
   const pull = (f: MessagingFleet) => workerDeploymentFor(mc, f, 1, 'h').spec!.template.spec!.imagePullSecrets;
   assert.equal(pull(fleet), undefined);

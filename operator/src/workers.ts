@@ -141,6 +141,7 @@ export function workerDeploymentFor(
   const secrets = fleetSecrets(fleet);
   const w = fleet.spec.worker;
   const metricsPort = fleetMetricsPort(fleet);
+  const otlpEndpoint = fleet.spec.tracing?.otlpEndpoint;
   const secretVolume = (name: string, secretName: string): k8s.V1Volume => ({
     name,
     secret: { secretName, defaultMode: 0o440 },
@@ -185,6 +186,7 @@ export function workerDeploymentFor(
                 { name: 'ANSHIM_WORKER_CONFIG', value: `${MOUNTS.config}/worker.json` },
                 { name: 'ANSHIM_WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 ...(metricsPort ? [{ name: 'ANSHIM_METRICS_PORT', value: String(metricsPort) }] : []),
+                ...(otlpEndpoint ? [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: otlpEndpoint }] : []),
               ],
               ports: metricsPort
                 ? [{ name: METRICS_PORT_NAME, containerPort: metricsPort, protocol: 'TCP' }]

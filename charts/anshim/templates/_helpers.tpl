@@ -287,3 +287,22 @@ annotations:
       port: {{ .Values.metrics.port }}
 {{- end }}
 {{- end }}
+
+{{/* Where a container sends its spans (telemetry/src/start.ts reads OTEL_EXPORTER_OTLP_ENDPOINT), when tracing is on. */}}
+{{- define "anshim.tracingEnv" -}}
+{{- with .Values.tracing.otlpEndpoint -}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* NetworkPolicy egress: the collector (networkPolicy.tracing.to) on tracing.port, when tracing is on. */}}
+{{- define "anshim.egressTracing" -}}
+{{- if .Values.tracing.otlpEndpoint -}}
+- to:
+    {{- toYaml .Values.networkPolicy.tracing.to | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.tracing.port }}
+{{- end }}
+{{- end }}
