@@ -94,9 +94,18 @@ function runtimeClosure(entry: string): Set<string> {
   return new Set([...seen].map((f) => relative(repoRoot, f)));
 }
 
-/** What COPY instructions (from the build context) put under /app in a target and its bases. */
+/**
+ * What COPY instructions (from the build context) put under /app in a target and its bases,
+ * including a stage whose /app a base copies whole (`COPY --from=deps /app /app`).
+ */
 function copiedPaths(target: string): string[] {
-  return lineage(target)
+  const chain = lineage(target);
+  const whole = chain
+    .flatMap((s) => s.lines)
+    .map((l) => /^COPY\s+--from=(\S+)\s+\/app\s+\/app$/.exec(l)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .map(stage);
+  return [...chain, ...whole]
     .flatMap((s) => s.lines)
     .filter((l) => /^COPY\s/i.test(l) && !/--from=/.test(l))
     .map((l) => l.split(/\s+/).slice(1, -1))
@@ -139,9 +148,12 @@ describe('Dockerfile', () => {
         .flatMap((s) => s.lines)
         .filter((l) => /^USER\s/i.test(l));
       assert.equal(users.at(-1), 'USER 10001:10001');
+      // TypeScript through tsx, or (the worker) the bundle built from it in the image.
       assert.ok(
         stage(target).lines.some((l) =>
-          /^(ENTRYPOINT|CMD)\s+\["node", ("--[a-z-]+=\d+", )*"--import", "tsx", "[a-z]+\/src\/main\.ts"/.test(l),
+          /^(ENTRYPOINT|CMD)\s+\["node", ("--[a-z-]+=\d+", )*("--import", "tsx", "[a-z]+\/src\/main\.ts"|"[a-z]+\/dist\/main\.mjs")/.test(
+            l,
+          ),
         ),
       );
       assert.ok(

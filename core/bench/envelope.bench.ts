@@ -1,7 +1,7 @@
 // Prints seal/open throughput for 120-byte payloads (a sealed RecipientPayload is about
 // that size). Run: node --import tsx core/bench/envelope.bench.ts [seconds-per-case]
 import { randomBytes } from 'node:crypto';
-import { contextAad, generateDataKey, Keyring, open, seal } from '../src/index.ts';
+import { aeadEngine, contextAad, generateDataKey, Keyring, open, seal } from '../src/index.ts';
 
 const seconds = Number(process.argv[2] ?? 2);
 const key = generateDataKey('bench');
@@ -29,7 +29,9 @@ function measure(name: string, fn: () => unknown): void {
   );
 }
 
-console.log(`envelope, 120-byte payload, frame ${frame.length} bytes, node ${process.version}`);
+console.log(
+  `envelope, 120-byte payload, frame ${frame.length} bytes, node ${process.version}, AES-GCM engine ${aeadEngine}`,
+);
 measure('seal (with aad)', () => seal(key, payload, aad));
 measure('open (key, with aad)', () => open(key, frame, aad));
 measure('open (keyring, with aad)', () => open(ring, frame, aad));

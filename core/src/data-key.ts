@@ -1,6 +1,8 @@
 // The DataKey holder lives in its own module so the envelope (which opens with it) and
 // the key management (which wraps it with envelopes) do not import each other.
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { KeySchedule } from '@anshim/aead-native';
+import { aeadBinding } from './aead.ts';
 
 export const DATA_KEY_BYTES = 32;
 /** The frame stores the key id length in one byte. */
@@ -35,6 +37,7 @@ export class DataKey {
   readonly id: string;
   readonly material: Buffer;
   #keyObject: KeyObject | undefined;
+  #schedule: KeySchedule | undefined;
   #destroyed = false;
 
   /** Takes ownership of `material` (not copied), so destroy() wipes the caller's buffer too. */
@@ -59,8 +62,20 @@ export class DataKey {
     return (this.#keyObject ??= createSecretKey(this.material));
   }
 
+  /**
+   * The native engine's expanded key (see aead.ts), made once per key. Native memory the GC
+   * cannot see, so destroy() frees it at once instead of leaving it to a finalizer.
+   */
+  keySchedule(): KeySchedule {
+    if (this.#destroyed) throw new KeyError('invalid-key', 'destroyed');
+    if (!aeadBinding) throw new KeyError('invalid-key', 'the native AEAD engine is not in use');
+    return (this.#schedule ??= aeadBinding.schedule(this.material));
+  }
+
   destroy(): void {
     this.material.fill(0);
+    if (this.#schedule !== undefined) aeadBinding?.release(this.#schedule);
+    this.#schedule = undefined;
     this.#keyObject = undefined;
     this.#destroyed = true;
   }

@@ -1,8 +1,10 @@
 // AES-256-GCM envelope. Frame layout (all of it travels through Kafka and gRPC):
 //   version(1) | keyIdLength(1) | keyId(utf8) | nonce(12) | ciphertext | tag(16)
-// Hot path (~50k seals + opens per second per worker thread): one output allocation per
-// seal, subarray views instead of copies on open, cached KeyObjects, pooled nonce bytes.
+// Hot path (five seals and opens per message between gateway, worker and carrier): one
+// output allocation per seal, subarray views instead of copies on open, pooled nonce bytes,
+// and a key schedule per key on the native engine (aead.ts); node:crypto is the fallback.
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { aeadBinding } from './aead.ts';
 import { DataKey, type KeyLookup } from './data-key.ts';
 
 export const ENVELOPE_VERSION = 1;
@@ -102,6 +104,11 @@ export function sealInto(
   const bodyAt = nonceAt + NONCE_BYTES;
   header.copy(target, offset);
   writeNonce(target, nonceAt);
+  if (aeadBinding) {
+    const nonce = target.subarray(nonceAt, bodyAt);
+    const aadView = aad === undefined ? undefined : aadBytes(aad);
+    return bodyAt - offset + aeadBinding.seal(key.keySchedule(), nonce, aadView, plaintext, target, bodyAt);
+  }
   const cipher = createCipheriv(CIPHER, key.keyObject(), target.subarray(nonceAt, bodyAt), {
     authTagLength: TAG_BYTES,
   });
@@ -149,6 +156,13 @@ export function open(keys: DataKey | KeyLookup, frame: Uint8Array, aad?: Aad): B
   const key = keys instanceof DataKey ? (keys.id === keyId ? keys : undefined) : keys.lookup(keyId);
   if (key === undefined) throw new EnvelopeError('unknown-key', keyId);
   if (key.destroyed) throw new EnvelopeError('key-destroyed', keyId);
+  if (aeadBinding) {
+    const plaintext = Buffer.allocUnsafe(ciphertext.length);
+    const aadView = aad === undefined ? undefined : aadBytes(aad);
+    if (!aeadBinding.open(key.keySchedule(), nonce, aadView, ciphertext, tag, plaintext))
+      throw new EnvelopeError('auth-failed', keyId);
+    return plaintext;
+  }
   const decipher = createDecipheriv(CIPHER, key.keyObject(), nonce, { authTagLength: TAG_BYTES });
   if (aad !== undefined) decipher.setAAD(aadBytes(aad));
   decipher.setAuthTag(tag);

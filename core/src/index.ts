@@ -9,3 +9,4 @@ export * from './carrier-payload.ts';
 export * from './campaign-record.ts';
 export * from './key-store.ts';
 export * from './ad-rules.ts';
+export * from './aead.ts';

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '@anshim/core';
+import { buildWorkerBundle, WORKER_BUNDLE_MAIN } from '@anshim/worker/bundle';
 import { CONFIG_HASH, WORKER_APP } from './workers.ts';
 
 interface LocalPod {
@@ -27,7 +28,7 @@ export interface LocalRunnerOptions {
   namespace?: string;
   log: Logger;
   pollMs?: number;
-  /** Where pod commands run (the repository root: `node --import tsx worker/src/main.ts`). */
+  /** Where pod commands run: the repository root, which stands in for the image's /app. */
   cwd?: string;
 }
 
@@ -55,6 +56,7 @@ export class LocalRunner {
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
+  private bundle: Promise<string> | undefined;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -86,6 +88,8 @@ export class LocalRunner {
     const all = [...this.pods.values()].flat();
     for (const pod of all) this.terminate(pod);
     await Promise.all(all.map((p) => p.exited));
+    const bundle = await this.bundle?.catch(() => undefined);
+    if (bundle) rmSync(dirname(bundle), { recursive: true, force: true });
   }
 
   /** Pods (processes) per Deployment, for progress displays. */
@@ -188,6 +192,28 @@ export class LocalRunner {
     }
   }
 
+  /**
+   * The worker image runs a bundle built with the image (worker/dist/main.mjs). Here, as a node
+   * pulls an image once, the runner builds it once from the working tree into a directory of its
+   * own (removed by stop()), so pods run the code under test and runners never share a file.
+   */
+  private async imageCommand(command: string[]): Promise<string[]> {
+    const at = command.indexOf(WORKER_BUNDLE_MAIN);
+    if (at < 0) return command;
+    const cwd = this.o.cwd ?? process.cwd();
+    this.bundle ??= buildWorkerBundle(
+      join(cwd, 'worker', 'dist', `local-runner-${process.pid}-${randomBytes(3).toString('hex')}`),
+    ).then(
+      ({ main }) => main,
+      (err: Error) => {
+        this.bundle = undefined; // the next pod start tries again
+        throw err;
+      },
+    );
+    const main = await this.bundle;
+    return command.map((arg, i) => (i === at ? main : arg));
+  }
+
   private terminate(pod: LocalPod): void {
     if (pod.stopping) return;
     pod.stopping = true;
@@ -223,7 +249,7 @@ export class LocalRunner {
       env.ANSHIM_METRICS_PORT = '0';
       env.ANSHIM_METRICS_HOST = '127.0.0.1';
     }
-    const [cmd, ...args] = container.command ?? [];
+    const [cmd, ...args] = await this.imageCommand(container.command ?? []);
     const child = spawn(cmd === 'node' ? process.execPath : (cmd ?? process.execPath), args, {
       cwd: this.o.cwd ?? process.cwd(),
       env,

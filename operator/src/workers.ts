@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { isCarrierId, type CarrierId } from '@anshim/core';
 import { holdTopic, type CampaignChannel, type CampaignSpec, type WorkerFile } from '@anshim/worker';
+import { WORKER_COMMAND } from '@anshim/worker/bundle';
 import { advertisingBody } from './ad-law.ts';
 import {
   CAMPAIGN_LABEL,
@@ -17,6 +18,7 @@ export const WORKER_APP = 'anshim-worker';
 export const CONFIG_HASH = 'messaging.anshim.io/config-hash';
 /** The container port Prometheus scrapes (PodMonitor `port: metrics`); the local runner remaps it per pod. */
 export const METRICS_PORT_NAME = 'metrics';
+
 export const METRICS_PATH = '/metrics';
 
 /** The annotations Prometheus' annotation-based pod discovery reads (`prometheus.io/scrape|port|path`). */
@@ -179,9 +181,7 @@ export function workerDeploymentFor(
               name: 'worker',
               image: w.image,
               imagePullPolicy: w.imagePullPolicy ?? 'IfNotPresent',
-              // A 4 MB semi-space: the worker's garbage is short-lived, and V8's default young
-              // generation (up to 48 MB) only adds RSS (bench:dispatch: 387 → 341 MB, no slower).
-              command: ['node', '--max-semi-space-size=4', '--import', 'tsx', 'worker/src/main.ts'],
+              command: [...WORKER_COMMAND],
               env: [
                 { name: 'ANSHIM_WORKER_CONFIG', value: `${MOUNTS.config}/worker.json` },
                 { name: 'ANSHIM_WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

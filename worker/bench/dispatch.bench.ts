@@ -4,16 +4,16 @@
 // latency, worker memory and the CPU split between the processes. Figures, not assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/core';
+import { aeadEngine, generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/core';
 import { repoRoot, requireStack, up } from '@anshim/stack';
 import { campaignTopic, CAMPAIGN_HEADER } from '../src/topics.ts';
 import type { WorkerFile } from '../src/config-file.ts';
-import { buildTaskBundle, POOL_TASK_ENV } from '../src/task-bundle.ts';
+import { buildWorkerBundle, WORKER_COMMAND } from '../src/bundle.ts';
 import {
   carrierTlsFiles,
   createCampaignTopic,
@@ -26,7 +26,8 @@ import {
 const { values: args } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
-    threads: { type: 'string', default: '2' },
+    // The worker's own default: the cores less one for the event loop (pool.ts).
+    threads: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
     partitions: { type: 'string', default: '12' },
     rate: { type: 'string', default: '0' },
     // preload: all records are in Kafka before the worker starts (measures the pipeline's drain rate);
@@ -34,10 +35,15 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'preload' },
     // --reports=off: the worker does not follow carriers' delivery reports (isolates their cost).
     reports: { type: 'string', default: 'on' },
-    // --bundle=off: pool threads load task.ts through tsx, as in tests, instead of the prebuilt task.
+    // --bundle=off: the worker runs worker/src/main.ts through tsx, as in tests, instead of the
+    // bundle its image runs (worker/src/bundle.ts).
     bundle: { type: 'string', default: 'on' },
+    // Node flags for the worker, instead of its pod's (e.g. --worker-flags=--max-semi-space-size=16).
+    'worker-flags': { type: 'string' },
   },
 });
+const bundle = args.bundle !== 'off';
+const workerFlags = args['worker-flags']?.split(/\s+/).filter(Boolean) ?? WORKER_COMMAND.slice(1, -1);
 const TOTAL = Number(args.records);
 const MNOS = ['skt', 'kt', 'lguplus'] as const;
 const CLK_TCK = 100;
@@ -71,9 +77,13 @@ function startProcess(
   const profile = process.env.ANSHIM_BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANSHIM_BENCH_PROFILE}`]
     : [];
-  // The worker runs with the flags its pod template gives it (operator/src/workers.ts).
-  const flags = script.startsWith('worker/') ? ['--max-semi-space-size=4'] : [];
-  return spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', join(repoRoot, script), ...argv], {
+  // --bundle on: the worker runs as its pod does (WORKER_COMMAND: the bundle and its flags).
+  const worker = script.startsWith('worker/');
+  const entry =
+    worker && bundle
+      ? [...workerFlags, join(repoRoot, 'worker', 'dist', 'main.mjs')]
+      : [...(worker ? workerFlags : []), '--import', 'tsx', join(repoRoot, script)];
+  return spawn(process.execPath, [...profile, ...entry, ...argv], {
     cwd: repoRoot,
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', out],
@@ -169,6 +179,8 @@ async function main(): Promise<void> {
     };
     const startWorker = async () => {
       writeFileSync(join(work, 'worker.json'), JSON.stringify(workerFile), { mode: 0o600 });
+      // As the worker image runs it: main.mjs and the pool's task.cjs (see bundle.ts).
+      if (bundle) await buildWorkerBundle(join(repoRoot, 'worker', 'dist'));
       const worker = startProcess(
         'worker',
         'worker/src/main.ts',
@@ -176,10 +188,6 @@ async function main(): Promise<void> {
         {
           ANSHIM_WORKER_CONFIG: join(work, 'worker.json'),
           ANSHIM_WORKER_ID: 'bench-worker',
-          // As the worker image runs it: pool threads on the prebuilt task (see task-bundle.ts).
-          ...(args.bundle === 'on'
-            ? { [POOL_TASK_ENV]: await buildTaskBundle(join(repoRoot, 'worker', 'dist', 'task.cjs')) }
-            : {}),
         },
         work,
       );
@@ -281,14 +289,17 @@ async function main(): Promise<void> {
       workerMaxRssMb: Math.round(maxWorkerRss),
       cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, +v.toFixed(1)])),
       cpuShare: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, `${Math.round((v / totalCpu) * 100)}%`])),
+      aead: aeadEngine,
+      workerFlags: workerFlags.join(' '),
+      bundle,
       machine: '2 cores',
     };
     console.log(`
-dispatch benchmark: ${TOTAL.toLocaleString()} messages, both hops AES-256-GCM, carrier links mTLS
+dispatch benchmark: ${TOTAL.toLocaleString()} messages, both hops AES-256-GCM (${aeadEngine} engine), carrier links mTLS
   end-to-end          ${result.endToEndMsgPerSec.toLocaleString()} msg/s (${result.elapsedSec} s from ${live ? 'first produce' : 'worker start, records preloaded'} to last carrier ack)
   produce             ${result.produceRecordsPerSec.toLocaleString()} records/s (seal + Kafka, in the bench process)
   produce→ack latency p50 ${stats.ackLatencyMs?.p50.toFixed(0)} ms, p99 ${stats.ackLatencyMs?.p99.toFixed(0)} ms, max ${stats.ackLatencyMs?.max.toFixed(0)} ms
-  worker RSS (max)    ${result.workerMaxRssMb} MB (pool threads: ${result.poolThreads})
+  worker RSS (max)    ${result.workerMaxRssMb} MB (pool threads: ${result.poolThreads}; ${workerFlags.join(' ')})
   CPU seconds         ${Object.entries(result.cpuSeconds)
     .map(([k, v]) => `${k} ${v} s (${result.cpuShare[k]})`)
     .join(', ')}`);

@@ -1,11 +1,27 @@
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { PrepareTaskInput, PrepareTaskOutput } from './task.ts';
 
+/** Names a prebuilt pool task file; unset, the pool runs task.ts (or the bundle's own task). */
+export const POOL_TASK_ENV = 'ANSHIM_POOL_TASK';
+/** Replaced by the bundler (bundle.ts) with the bundled task's path relative to main.mjs. */
+export const BUNDLED_POOL_TASK_DEFINE = 'process.env.ANSHIM_BUNDLED_POOL_TASK';
+
+/**
+ * The pool task a worker process runs: ANSHIM_POOL_TASK, else the task.cjs beside a bundled
+ * main.mjs (`mainUrl` is the entry point's import.meta.url), else undefined: task.ts via tsx.
+ */
+export function poolTaskFile(mainUrl: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env[POOL_TASK_ENV]) return env[POOL_TASK_ENV];
+  // A literal member expression on purpose: esbuild's define replaces exactly this text.
+  const bundled = process.env.ANSHIM_BUNDLED_POOL_TASK;
+  return bundled ? fileURLToPath(new URL(bundled, mainUrl)) : undefined;
+}
+
 export interface PreparePoolOptions {
   threads?: number;
-  /** A prebuilt task (see task-bundle.ts): threads then run it without the TypeScript loader. */
+  /** A prebuilt task (see bundle.ts): threads then run it without the TypeScript loader. */
   taskFile?: string;
 }
 
@@ -24,7 +40,8 @@ export class PreparePool {
   private readonly piscina: Piscina;
 
   constructor(opts: PreparePoolOptions = {}) {
-    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    // The event loop (Kafka fetches, gRPC streams, acks) is the busier side: leave it a core.
+    const threads = opts.threads ?? Math.max(1, availableParallelism() - 1);
     this.piscina = new Piscina({
       filename: opts.taskFile ? pathToFileURL(opts.taskFile).href : new URL('./task.ts', import.meta.url).href,
       // Without --import tsx from the parent: the bundle is JavaScript already.

@@ -31,7 +31,7 @@ export interface WorkerConfig {
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
   portabilitySeed?: string;
   poolThreads?: number;
-  /** A prebuilt pool task (see task-bundle.ts); default: task.ts through tsx. */
+  /** A prebuilt pool task (see bundle.ts); default: task.ts through tsx. */
   poolTaskFile?: string;
   partitionsConsumedConcurrently?: number;
   /** Records per pool task and per SubmitRequest. */

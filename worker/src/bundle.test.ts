@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { carrierKeyFromFleetSecret, generateDataKey, sealCampaignRecord } from '@anshim/core';
 import { repoRoot } from '@anshim/stack';
 import { CarrierMessage } from '@anshim/proto';
 import { PreparePool } from './pool.ts';
-import { buildTaskBundle } from './task-bundle.ts';
+import { buildTaskBundle, buildWorkerBundle } from './bundle.ts';
 import { packFrames, unpackFrames } from './task.ts';
 import { fakeRecipients, textCampaign } from './test-harness.ts';
 
@@ -42,4 +43,16 @@ test('pool threads on the prebuilt task prepare what task.ts prepares', async (t
     frames.map((m) => m.id),
     a.prepared.map((p) => p.recordId),
   );
+});
+
+test('the bundled worker (main.mjs + task.cjs) loads every module without the TypeScript loader', async (t) => {
+  const dir = join(repoRoot, 'worker', 'dist', `bundle-test-${process.pid}`);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { main, task } = await buildWorkerBundle(dir);
+  assert.equal(dirname(task), dirname(main));
+  // No config: the process gets as far as reading its environment, so every static import resolved.
+  const run = spawnSync(process.execPath, [main], { cwd: repoRoot, encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stdout + run.stderr, /ANSHIM_WORKER_CONFIG is not set/);
+  assert.doesNotMatch(readFileSync(main, 'utf8'), /from ["']tsx/);
 });
