@@ -3,9 +3,17 @@
 // seal, and says so (core/src/aead.ts). ANSHIM_AEAD=native makes that a hard error instead.
 'use strict';
 const { spawnSync } = require('node:child_process');
+const { existsSync } = require('node:fs');
+const path = require('node:path');
 
 const gyp = process.env.npm_config_node_gyp;
 const command = gyp ? [process.execPath, gyp, 'rebuild'] : ['node-gyp', 'rebuild'];
+// node-gyp downloads Node's headers unless told where they are; a machine that reaches only the
+// package registries cannot, so use the headers installed next to this node when it has them.
+const prefix = path.resolve(path.dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include/node/node_api.h'))) {
+  command.push(`--nodedir=${prefix}`);
+}
 const result = spawnSync(command[0], command.slice(1), { cwd: __dirname, stdio: 'inherit' });
 if (result.status !== 0) {
   const required = process.env.ANSHIM_AEAD === 'native';
