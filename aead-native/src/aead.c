@@ -79,7 +79,8 @@ static int get_bytes(napi_env env, napi_value v, const char* name, int optional,
   return 1;
 }
 
-static Schedule* get_schedule(napi_env env, napi_value v) {
+// The Schedule behind a value schedule() returned, released or not.
+static Schedule* get_external(napi_env env, napi_value v) {
   Schedule* s = NULL;
   napi_valuetype type;
   if (napi_typeof(env, v, &type) != napi_ok || type != napi_external ||
@@ -87,11 +88,31 @@ static Schedule* get_schedule(napi_env env, napi_value v) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "aead: not a key schedule");
     return NULL;
   }
+  return s;
+}
+
+static Schedule* get_schedule(napi_env env, napi_value v) {
+  Schedule* s = get_external(env, v);
+  if (s == NULL) return NULL;
   if (s->seal == NULL || s->open == NULL) {
     napi_throw_error(env, "ERR_AEAD_RELEASED", "aead: key schedule released (key destroyed)");
     return NULL;
   }
   return s;
+}
+
+// seal and open both take six arguments, the first a live schedule: fills `a`, returns the schedule.
+static Schedule* get_call(napi_env env, napi_callback_info info, const char* usage, napi_value a[6]) {
+  size_t argc = 6;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_AEAD_NAPI", "aead: N-API call failed");
+    return NULL;
+  }
+  if (argc < 6) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", usage);
+    return NULL;
+  }
+  return get_schedule(env, a[0]);
 }
 
 // schedule(key: Uint8Array(32)) -> external
@@ -134,27 +155,17 @@ static napi_value release(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Schedule* s = NULL;
-  napi_valuetype type;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
-      napi_get_value_external(env, argv[0], (void**)&s) != napi_ok || s == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "aead: not a key schedule");
-    return NULL;
-  }
+  // A missing argument arrives as undefined, which get_external refuses.
+  Schedule* s = get_external(env, argv[0]);
+  if (s == NULL) return NULL;
   release_schedule(s);
   return NULL;
 }
 
 // seal(schedule, nonce(12), aad?, plaintext, target, offset) -> bytes written (ciphertext | tag)
 static napi_value seal(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value a[6];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aead: seal takes 6 arguments");
-    return NULL;
-  }
-  Schedule* s = get_schedule(env, a[0]);
+  Schedule* s = get_call(env, info, "aead: seal takes 6 arguments", a);
   if (s == NULL) return NULL;
   unsigned char *nonce, *aad, *plaintext, *target;
   size_t nonce_length, aad_length, plaintext_length, target_length;
@@ -195,14 +206,8 @@ static napi_value seal(napi_env env, napi_callback_info info) {
 // open(schedule, nonce(12), aad?, ciphertext, tag(16), target) -> true, or false when the
 // tag does not verify (target then holds zeros, never unauthenticated plaintext)
 static napi_value open_(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value a[6];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aead: open takes 6 arguments");
-    return NULL;
-  }
-  Schedule* s = get_schedule(env, a[0]);
+  Schedule* s = get_call(env, info, "aead: open takes 6 arguments", a);
   if (s == NULL) return NULL;
   unsigned char *nonce, *aad, *ciphertext, *tag, *target;
   size_t nonce_length, aad_length, ciphertext_length, tag_length, target_length;

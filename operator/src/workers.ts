@@ -18,7 +18,6 @@ export const WORKER_APP = 'anshim-worker';
 export const CONFIG_HASH = 'messaging.anshim.io/config-hash';
 /** The container port Prometheus scrapes (PodMonitor `port: metrics`); the local runner remaps it per pod. */
 export const METRICS_PORT_NAME = 'metrics';
-
 export const METRICS_PATH = '/metrics';
 
 /** The annotations Prometheus' annotation-based pod discovery reads (`prometheus.io/scrape|port|path`). */

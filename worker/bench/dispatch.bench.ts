@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ import { aeadEngine, generateDataKey, LocalKekProvider, sealCampaignRecord } fro
 import { repoRoot, requireStack, up } from '@anshim/stack';
 import { campaignTopic, CAMPAIGN_HEADER } from '../src/topics.ts';
 import type { WorkerFile } from '../src/config-file.ts';
-import { buildWorkerBundle, WORKER_COMMAND } from '../src/bundle.ts';
+import { buildWorkerBundle, WORKER_BUNDLE_MAIN, WORKER_COMMAND } from '../src/bundle.ts';
 import {
   carrierTlsFiles,
   createCampaignTopic,
@@ -81,7 +81,7 @@ function startProcess(
   const worker = script.startsWith('worker/');
   const entry =
     worker && bundle
-      ? [...workerFlags, join(repoRoot, 'worker', 'dist', 'main.mjs')]
+      ? [...workerFlags, join(repoRoot, WORKER_BUNDLE_MAIN)]
       : [...(worker ? workerFlags : []), '--import', 'tsx', join(repoRoot, script)];
   return spawn(process.execPath, [...profile, ...entry, ...argv], {
     cwd: repoRoot,
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     const startWorker = async () => {
       writeFileSync(join(work, 'worker.json'), JSON.stringify(workerFile), { mode: 0o600 });
       // As the worker image runs it: main.mjs and the pool's task.cjs (see bundle.ts).
-      if (bundle) await buildWorkerBundle(join(repoRoot, 'worker', 'dist'));
+      if (bundle) await buildWorkerBundle(dirname(join(repoRoot, WORKER_BUNDLE_MAIN)));
       const worker = startProcess(
         'worker',
         'worker/src/main.ts',
