@@ -34,6 +34,9 @@ COPY aead-native/binding.gyp aead-native/build.cjs aead-native/index.cjs aead-na
 COPY aead-native/src aead-native/src
 COPY core/package.json core/
 COPY proto/package.json proto/
+COPY api/package.json api/
+COPY keystore/package.json keystore/
+COPY dev-platform/package.json dev-platform/
 COPY stack/package.json stack/
 COPY simulator/package.json simulator/
 COPY worker/package.json worker/
@@ -68,13 +71,15 @@ COPY tsconfig.json ./
 COPY core/src core/src
 COPY proto/src proto/src
 COPY proto/generated proto/generated
+# The contracts every process shares (CRD types and names, topics, the worker file, progress).
+COPY api/src api/src
 # Every process exports its metrics and traces through the same package.
 COPY telemetry/src telemetry/src
 
 # ---- the control plane: reconciles MessagingCampaigns, holds the Lease, shreds keys ----
 FROM runtime AS operator
-COPY worker/src worker/src
 COPY compliance/src compliance/src
+COPY keystore/src keystore/src
 COPY operator/src operator/src
 USER 10001:10001
 # /healthz (its loops still turn) and /readyz (the API server answers it): operator/src/health.ts.
@@ -99,9 +104,8 @@ CMD ["node", "--max-semi-space-size=8", "worker/dist/main.mjs"]
 
 # ---- ingest: spreadsheet uploads and the message API, sealed at the door (port 8080) ----
 FROM runtime AS gateway
-COPY worker/src worker/src
 COPY compliance/src compliance/src
-COPY operator/src operator/src
+COPY keystore/src keystore/src
 COPY gateway/src gateway/src
 USER 10001:10001
 EXPOSE 8080

@@ -2,7 +2,7 @@
 // (no real person's data). Run: node --import tsx scripts/make-example-recipients.ts
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@anshim/stack';
+import { repoRoot } from '@anshim/dev-platform';
 import { buildXlsx, type FixtureCell } from '../gateway/src/test-fixtures.ts';
 
 const FAMILY = ['김', '이', '박', '최', '정', '강', '조', '윤', '장', '임'];

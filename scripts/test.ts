@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { down, repoRoot, status, up } from '@anshim/stack';
+import { down, repoRoot, status, up } from '@anshim/dev-platform';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.stack', 'dist', 'generated']);
 

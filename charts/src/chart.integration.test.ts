@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { LocalKekProvider, carrierKeyFromFleetSecret } from '@anshim/core';
-import { VERSIONS, repoRoot, requireStack } from '@anshim/stack';
-import type { MessagingCampaign } from '../../operator/src/campaign.ts';
-import type { MessagingFleet } from '../../operator/src/fleet.ts';
+import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import {
   CRDS,
   CRD_DIR,
@@ -24,8 +22,11 @@ import {
   startOperator,
   type OperatorProcess,
   type TestKek,
-} from '../../operator/src/test-harness.ts';
-import { workerDeploymentFor } from '../../operator/src/workers.ts';
+  VERSIONS,
+  repoRoot,
+  requireStack,
+} from '@anshim/dev-platform';
+import { workerDeploymentFor } from '@anshim/operator';
 
 const CHART = join(repoRoot, 'charts/anshim');
 const PRODUCTION = join(repoRoot, 'charts/examples/values-production.yaml');

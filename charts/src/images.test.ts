@@ -6,10 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, parseDocument, isMap, type Node } from 'yaml';
-import { repoRoot } from '@anshim/stack';
-import type { MessagingCampaign } from '../../operator/src/campaign.ts';
-import type { MessagingFleet } from '../../operator/src/fleet.ts';
-import { workerDeploymentFor } from '../../operator/src/workers.ts';
+import { repoRoot } from '@anshim/dev-platform';
+import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
+import { workerDeploymentFor } from '@anshim/operator';
 
 interface Stage {
   name: string;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireStack } from '@anshim/stack';
+import { requireStack } from '@anshim/dev-platform';
 import { AuditChain, AuditChainError } from './audit-chain.ts';
 import { verifyAuditRecords } from './audit-verify.ts';
 import { ensureAuditTopic, KafkaAuditStore } from './kafka-audit-store.ts';

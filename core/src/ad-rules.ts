@@ -1,6 +1,7 @@
 // The clock and list checks of 정보통신망법 제50조 that run at dispatch time: the night window
 // (21:00–08:00 KST needs separate consent) and the sender's opt-out (수신거부) list.
 import { createHmac } from 'node:crypto';
+import { normalizeKoreanPhone } from './phone.ts';
 
 const KST_OFFSET_MS = 9 * 3_600_000;
 const HOUR_MS = 3_600_000;
@@ -37,4 +38,22 @@ export function optOutTag(key: Uint8Array, optOutNumber: string, nationalNumber:
   return createHmac('sha256', key)
     .update(`${optOutNumber.replace(/\D/g, '')}|${nationalNumber}`)
     .digest('base64url');
+}
+
+/**
+ * The record that puts one number on a sender's opt-out list (value null takes it off):
+ * keyed by its tag, so the topic holds no phone number. The gateway's opt-out API writes these to the
+ * opt-out topic; every worker follows it.
+ */
+export function optOutRecord(
+  key: Uint8Array,
+  optOutNumber: string,
+  phone: string,
+  optedOut = true,
+): { key: string; value: string | null } {
+  const { national } = normalizeKoreanPhone(phone);
+  return {
+    key: optOutTag(key, optOutNumber, national),
+    value: optedOut ? JSON.stringify({ at: new Date().toISOString() }) : null,
+  };
 }

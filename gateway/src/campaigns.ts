@@ -1,19 +1,7 @@
 // What the gateway needs to know about a campaign. The operator implements CampaignLookup
 // from its informer cache of MessagingCampaign objects; tests use StaticCampaignLookup.
+import type { CampaignChannel, Phase, PriorityClass, Purpose } from '@anshim/api';
 import { Priority } from '@anshim/proto';
-
-export const PURPOSES = ['advertising', 'informational', 'transactional'] as const;
-export type Purpose = (typeof PURPOSES)[number];
-
-export const PRIORITY_CLASSES = ['bulk', 'normal', 'transactional', 'alert'] as const;
-export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
-
-export type CampaignPhase = 'Pending' | 'Provisioning' | 'Sending' | 'Draining' | 'Completed' | 'Destroyed' | 'Failed';
-
-/** Phases in which the campaign's topic exists and its key is live: recipients may be added. */
-export const ACCEPTING_PHASES: readonly CampaignPhase[] = ['Provisioning', 'Sending'];
-
-export type CampaignChannel = 'TEXT' | 'SMS' | 'LMS' | 'MMS' | 'ALIMTALK' | 'FRIENDTALK' | 'RCS' | 'PUSH';
 
 export interface CampaignInfo {
   /** spec.purpose: what the recipients' data may be used for. */
@@ -21,7 +9,7 @@ export interface CampaignInfo {
   /** spec.priorityClass (default bulk). */
   priorityClass: PriorityClass;
   /** status.phase. */
-  phase: CampaignPhase;
+  phase: Phase;
   /** The campaign's Kafka topic, as the operator created it. */
   topic: string;
   /** spec.channel; every channel but PUSH reaches a handset, so landlines are refused for them. */
@@ -56,6 +44,3 @@ export const PRIORITY_OF: Record<PriorityClass, Priority> = {
   transactional: Priority.TRANSACTIONAL,
   alert: Priority.ALERT,
 };
-
-/** Channels whose recipient is a mobile handset (SMS/LMS/MMS, Kakao, RCS). */
-export const needsMobile = (channel: CampaignChannel | undefined): boolean => channel !== 'PUSH';

@@ -11,7 +11,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { PURPOSES } from './campaigns.ts';
+import { PURPOSES } from '@anshim/api';
 import type { UploadResult } from './ingest.ts';
 
 const DEFAULT_SERVER = process.env.ANSHIM_GATEWAY_URL ?? 'http://127.0.0.1:8080';

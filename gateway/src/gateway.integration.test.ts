@@ -11,10 +11,9 @@ import iconv from 'iconv-lite';
 import type { Producer } from 'kafkajs';
 import { createLogger, open, recordAad, type DataKey } from '@anshim/core';
 import { CampaignRecord, RecipientPayload, type RecipientPayload as Payload } from '@anshim/proto';
-import { requireStack } from '@anshim/stack';
-import { campaignTopic } from '@anshim/worker';
+import { requireStack, createCampaignTopic, scanFiles, stackKafka, withAdmin } from '@anshim/dev-platform';
+import { campaignTopic } from '@anshim/api';
 // The worker's integration harness (real topics, canary scan); not part of its public exports.
-import { createCampaignTopic, scanFiles, stackKafka, withAdmin } from '../../worker/src/test-harness.ts';
 import { StaticCampaignLookup, type CampaignInfo } from './campaigns.ts';
 import { createGatewayServer, type GatewayServer } from './server.ts';
 import { buildCsv, buildXlsx, memoryKeys, type FixtureCell } from './test-fixtures.ts';

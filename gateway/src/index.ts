@@ -13,18 +13,7 @@ export {
   type UploadRequest,
   type UploadResult,
 } from './ingest.ts';
-export {
-  ACCEPTING_PHASES,
-  PURPOSES,
-  PRIORITY_CLASSES,
-  StaticCampaignLookup,
-  type CampaignChannel,
-  type CampaignInfo,
-  type CampaignLookup,
-  type CampaignPhase,
-  type PriorityClass,
-  type Purpose,
-} from './campaigns.ts';
+export { StaticCampaignLookup, type CampaignInfo, type CampaignLookup } from './campaigns.ts';
 export { IngestError, isIngestError, type IngestErrorCode } from './errors.ts';
 export { DEFAULT_LIMITS, resolveLimits, type IngestLimits } from './limits.ts';
 export { REJECTION_REASONS, type RejectionReason } from './recipient.ts';

@@ -11,15 +11,8 @@ import {
   type DataKey,
   type Logger,
 } from '@anshim/core';
-import { CAMPAIGN_HEADER } from '@anshim/worker';
-import {
-  ACCEPTING_PHASES,
-  needsMobile,
-  PRIORITY_OF,
-  type CampaignInfo,
-  type CampaignLookup,
-  type Purpose,
-} from './campaigns.ts';
+import { CAMPAIGN_HEADER, ACCEPTING_PHASES, needsMobile, type Purpose } from '@anshim/api';
+import { PRIORITY_OF, type CampaignInfo, type CampaignLookup } from './campaigns.ts';
 import { coalescerFor } from './coalescer.ts';
 import { csvRows, type CsvMeta } from './csv-rows.ts';
 import { IngestError } from './errors.ts';

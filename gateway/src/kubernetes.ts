@@ -1,15 +1,17 @@
 import * as k8s from '@kubernetes/client-node';
 import {
+  ACCEPTING_PHASES,
   GROUP,
   INGEST_COMPLETE,
   PLURAL,
   PURPOSE_LABEL,
   VERSION,
+  campaignIdOf,
   campaignRefOf,
+  campaignTopic,
   datasetConfigMapName,
-  planTopic,
   type MessagingCampaign,
-} from '@anshim/operator';
+} from '@anshim/api';
 import type { CampaignInfo, CampaignLookup } from './campaigns.ts';
 import type { AuditEvent } from './ingest.ts';
 
@@ -35,7 +37,7 @@ export class KubernetesCampaignLookup implements CampaignLookup {
     // Only a campaign that accepts recipients is remembered: one still Pending is asked again next time.
     mc.then(
       (got) => {
-        if (!got || !['Provisioning', 'Sending'].includes(got.status?.phase ?? '')) this.cache.delete(campaignId);
+        if (!got || !ACCEPTING_PHASES.includes(got.status?.phase ?? 'Pending')) this.cache.delete(campaignId);
       },
       () => this.cache.delete(campaignId),
     );
@@ -69,8 +71,10 @@ export class KubernetesCampaignLookup implements CampaignLookup {
       purpose: mc.spec.purpose,
       priorityClass: mc.spec.priorityClass ?? 'bulk',
       phase: mc.status?.phase ?? 'Pending',
-      topic: planTopic(mc, { replicationFactor: 1 }).topic,
-      channel: mc.spec.channel as CampaignInfo['channel'],
+      // The topic the operator created, as it wrote it to status (computed for a campaign from
+      // before status.topics; the phase keeps ingest out until the topic exists anyway).
+      topic: mc.status?.topics?.campaign ?? campaignTopic(campaignIdOf(mc), mc.spec.priorityClass ?? 'bulk'),
+      channel: mc.spec.channel,
     };
   }
 }

@@ -6,10 +6,10 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
-import { InvalidPhoneError, LocalKekProvider, createLogger } from '@anshim/core';
-import { KubernetesKeyStore } from '@anshim/operator';
+import { InvalidPhoneError, LocalKekProvider, createLogger, optOutRecord } from '@anshim/core';
+import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
-import { TOPICS, optOutRecord } from '@anshim/worker';
+import { TOPICS } from '@anshim/api';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
 import { createGatewayServer } from './server.ts';
 

@@ -3,7 +3,7 @@
 // answer { error: { code, message }, progress? } and never echo a request's content.
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
-import { PURPOSES, type Purpose } from './campaigns.ts';
+import { PURPOSES, type Purpose } from '@anshim/api';
 import { IngestError } from './errors.ts';
 import { ingestUpload, sendMessage, UploadFailedError, type GatewayDeps, type MessageRequest } from './ingest.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';

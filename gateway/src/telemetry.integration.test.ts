@@ -11,19 +11,22 @@ import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { carrierKeyFromFleetSecret, createLogger, LocalKekProvider, type CarrierId } from '@anshim/core';
 import { ReportBatchRecord, type ReportRecord } from '@anshim/proto';
-import { repoRoot, requireStack } from '@anshim/stack';
-import { readSpanFile, startTelemetry, type SpanRecord, type Telemetry } from '@anshim/telemetry';
-import { campaignTopic, TOPICS, type WorkerFile } from '@anshim/worker';
-import { startProcess, stopProcess, type Started } from '../../scripts/quickstart/processes.ts';
-// The worker's integration harness (real topics, certificates, canary scan); not part of its public exports.
 import {
+  repoRoot,
+  requireStack,
   carrierTlsFiles,
   createCampaignTopic,
   scanFiles,
   stackKafka,
   textCampaign,
   waitFor,
-} from '../../worker/src/test-harness.ts';
+  startProcess,
+  stopProcess,
+  type Started,
+} from '@anshim/dev-platform';
+import { readSpanFile, startTelemetry, type SpanRecord, type Telemetry } from '@anshim/telemetry';
+import { campaignTopic, TOPICS, type WorkerFile } from '@anshim/api';
+// The worker's integration harness (real topics, certificates, canary scan); not part of its public exports.
 import { StaticCampaignLookup } from './campaigns.ts';
 import { createGatewayServer, type GatewayServer } from './server.ts';
 import { memoryKeys } from './test-fixtures.ts';

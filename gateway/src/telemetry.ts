@@ -5,7 +5,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from 'kafkajs';
-import { CAMPAIGN_HEADER } from '@anshim/worker';
+import { CAMPAIGN_HEADER } from '@anshim/api';
 import {
   ATTR,
   extractHttpContext,

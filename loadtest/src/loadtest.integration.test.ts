@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, stateDir } from '@anshim/stack';
+import { repoRoot, stateDir } from '@anshim/dev-platform';
 import type { Result } from './run.ts';
 
 test('a tiny steady run passes its thresholds and its messages reach Kafka', { timeout: 150_000 }, () => {

@@ -1,8 +1,8 @@
 // A local platform for one load-test run (see scripts/quickstart/platform.ts) with one
 // transactional campaign. Everything started here is stopped by `stop`.
-import { campaignReader, GROUP, VERSION, type MessagingCampaign } from '@anshim/operator';
+import { campaignReader, startLocalPlatform, until } from '@anshim/dev-platform';
+import { GROUP, VERSION, type MessagingCampaign } from '@anshim/api';
 import type { CarrierId } from '@anshim/core';
-import { startLocalPlatform, until } from '../../scripts/quickstart/platform.ts';
 
 /** Text channels only: a transactional OTP goes out as SMS through the mobile operators. */
 const CARRIERS: CarrierId[] = ['skt', 'kt', 'lguplus'];

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { down, repoRoot, requireStack, stateDir, status, up } from '@anshim/stack';
+import { down, repoRoot, requireStack, stateDir, status, up } from '@anshim/dev-platform';
 import { startPlatform, type CampaignCounts, type Platform } from './platform.ts';
 import { TREND_STATS, formatFigures, readFigures, type Figures } from './summary.ts';
 

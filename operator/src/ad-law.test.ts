@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AdvertisingBodyError, advertisingBody } from './ad-law.ts';
-import type { MessagingCampaign } from './campaign.ts';
+import { type MessagingCampaign } from '@anshim/api';
 
 const mc = (body: string, purpose: MessagingCampaign['spec']['purpose'] = 'advertising'): MessagingCampaign => ({
   metadata: { name: 'promo', namespace: 'mart' },

@@ -1,4 +1,4 @@
-import type { MessagingCampaign } from './campaign.ts';
+import { type MessagingCampaign } from '@anshim/api';
 
 export const AD_PREFIX = '(광고)';
 

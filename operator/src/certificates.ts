@@ -8,7 +8,7 @@ import {
   type AuditEvent,
   type SigningKeyPair,
 } from '@anshim/compliance';
-import { CAMPAIGN_LABEL, campaignIdOf, type MessagingCampaign } from './campaign.ts';
+import { CAMPAIGN_LABEL, campaignIdOf, type MessagingCampaign } from '@anshim/api';
 import { destructionRecordName, type DestructionRecord, type DestructionRecorder } from './destruction.ts';
 
 /** The audit chain the operator writes, opened lazily and reopened after a failure (Kafka may be down). */

@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '@anshim/core';
-import { GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
+import { GROUP, PLURAL, VERSION, type MessagingCampaign } from '@anshim/api';
 import type { CampaignReconciler } from './reconciler.ts';
 
 export interface ControllerState {

@@ -2,8 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, requireStack } from '@anshim/stack';
-import { CRD_DIR } from './test-harness.ts';
+import { repoRoot, requireStack, CRD_DIR } from '@anshim/dev-platform';
 
 const CRD = join(CRD_DIR, 'messagingcampaigns.messaging.anshim.io.yaml');
 const EXAMPLE = join(repoRoot, 'examples/campaign.yaml');

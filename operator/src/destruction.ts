@@ -1,4 +1,4 @@
-import type { CampaignCounts, MessagingCampaign } from './campaign.ts';
+import { type CampaignCounts, type MessagingCampaign } from '@anshim/api';
 
 /** What a campaign's crypto-shredding did: no personal data, only ids, counts and times. */
 export interface DestructionRecord {

@@ -11,13 +11,15 @@ import {
   shredSampleFromCampaignRecord,
   type SignedDestructionCertificate,
 } from '@anshim/compliance';
-import { repoRoot, requireStack } from '@anshim/stack';
-import { startProcess, stopProcess, type Started } from '../../scripts/quickstart/processes.ts';
-import { fakeRecipients, scanFiles, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
-import { campaignReader, type MessagingCampaign } from './campaign.ts';
-import { KubernetesKeyStore } from './key-store.ts';
-import type { LocalRunner } from './local-runner.ts';
+import { type MessagingCampaign } from '@anshim/api';
 import {
+  campaignReader,
+  repoRoot,
+  requireStack,
+  fakeRecipients,
+  scanFiles,
+  stackKafka,
+  TestCarriers,
   applyCarrierFleet,
   applyWorkerSecrets,
   createNamespace,
@@ -30,7 +32,12 @@ import {
   startOperator,
   testKek,
   type OperatorProcess,
-} from './test-harness.ts';
+  type LocalRunner,
+  startProcess,
+  stopProcess,
+  type Started,
+} from '@anshim/dev-platform';
+import { KubernetesKeyStore } from '@anshim/keystore';
 
 const CANARY = { phone: '01099990417', dashed: '010-9999-0417', name: '카나리아' };
 const RECIPIENTS = 800;

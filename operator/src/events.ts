@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '@anshim/core';
-import type { MessagingCampaign } from './campaign.ts';
+import { type MessagingCampaign } from '@anshim/api';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { freePort, requireStack } from '@anshim/stack';
 import {
+  freePort,
+  requireStack,
   createNamespace,
   eventually,
   installCrds,
@@ -15,7 +16,7 @@ import {
   startOperator,
   testKek,
   type OperatorProcess,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
 
 /** A TCP relay to the API server that can be cut (connections refused and dropped) and restored. */
 class ApiRelay {

@@ -1,4 +1,3 @@
-export * from './campaign.ts';
 export * from './topics.ts';
 export * from './reconciler.ts';
 export * from './controller.ts';
@@ -6,12 +5,10 @@ export * from './fleet.ts';
 export * from './scaling.ts';
 export * from './phase.ts';
 export * from './workers.ts';
-export * from './key-store.ts';
 export * from './leader.ts';
 export * from './destruction.ts';
 export * from './progress-feed.ts';
 export * from './operator.ts';
 export { advertisingBody, AdvertisingBodyError } from './ad-law.ts';
-export * from './local-runner.ts';
 export * from './certificates.ts';
 export * from './health.ts';

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
 import type { KeyError } from '@anshim/core';
-import { repoRoot } from '@anshim/stack';
-import { TOPICS } from '@anshim/worker';
-import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
-import { campaignReader, FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign } from './campaign.ts';
-import type { DestructionRecord } from './destruction.ts';
-import { KubernetesKeyStore, keySecretName } from './key-store.ts';
+import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign, keySecretName, TOPICS } from '@anshim/api';
 import {
+  campaignReader,
+  repoRoot,
+  fakeRecipients,
+  produceRecipients,
+  stackKafka,
   applyFleet,
   createNamespace,
   deleteCampaigns,
@@ -23,7 +23,9 @@ import {
   startOperator,
   testKek,
   type OperatorProcess,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
+import type { DestructionRecord } from './destruction.ts';
+import { KubernetesKeyStore } from '@anshim/keystore';
 import { workerGroupId, workerName } from './workers.ts';
 
 const kek = testKek();

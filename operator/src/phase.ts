@@ -1,4 +1,4 @@
-import type { Phase } from './campaign.ts';
+import { type Phase } from '@anshim/api';
 
 /** What the reconciler observed, reduced to what decides a campaign's phase. */
 export interface PhaseFacts {

@@ -1,7 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@anshim/core';
-import { TOPICS, type CampaignProgress } from '@anshim/worker';
-import type { CampaignCounts } from './campaign.ts';
+import { TOPICS, decodeProgress, parseProgressKey, type CampaignCounts, type CampaignProgress } from '@anshim/api';
 
 /**
  * The latest counters of every (campaign, worker) from the compacted `anshim.progress`
@@ -27,18 +26,17 @@ export class ProgressFeed {
       autoCommit: false,
       eachMessage: async ({ message }) => {
         const key = message.key?.toString() ?? '';
-        const slash = key.lastIndexOf('/');
-        if (slash <= 0) return;
-        const campaignId = key.slice(0, slash);
-        const workerId = key.slice(slash + 1);
+        const ref = parseProgressKey(key);
+        if (!ref) return;
+        const { campaignId, workerId } = ref;
         const workers = this.latest.get(campaignId) ?? new Map<string, CampaignProgress>();
         this.latest.set(campaignId, workers);
         if (!message.value) workers.delete(workerId);
         else {
           try {
-            workers.set(workerId, JSON.parse(message.value.toString()) as CampaignProgress);
-          } catch {
-            this.log.warn({ key }, 'unreadable progress record skipped');
+            workers.set(workerId, decodeProgress(message.value));
+          } catch (err) {
+            this.log.warn({ key, err: (err as Error).message }, 'unreadable progress record skipped');
             return;
           }
         }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MessagingCampaign } from './campaign.ts';
+import { type MessagingCampaign } from '@anshim/api';
 import { withCondition } from './reconciler.ts';
 import { planTopic } from './topics.ts';
 

@@ -14,11 +14,12 @@ import {
   type Condition,
   type MessagingCampaign,
   type Phase,
-} from './campaign.ts';
+  type MessagingFleet,
+} from '@anshim/api';
 import type { DestructionRecorder } from './destruction.ts';
 import type { EventRecorder } from './events.ts';
-import { scalingPolicyOf, type MessagingFleet } from './fleet.ts';
-import type { KubernetesKeyStore } from './key-store.ts';
+import { scalingPolicyOf } from './fleet.ts';
+import { type KubernetesKeyStore } from '@anshim/keystore';
 import { readLag, type TopicLag } from './lag.ts';
 import { nextPhase } from './phase.ts';
 import type { ProgressFeed } from './progress-feed.ts';

@@ -1,11 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { freePort, repoRoot, startPrometheus, type PrometheusServer } from '@anshim/stack';
-import { fakeRecipients, produceRecipients, stackKafka } from '@anshim/worker/test-harness';
-import type { MessagingCampaign } from './campaign.ts';
-import { KubernetesKeyStore } from './key-store.ts';
 import {
+  freePort,
+  repoRoot,
+  startPrometheus,
+  type PrometheusServer,
+  fakeRecipients,
+  produceRecipients,
+  stackKafka,
   applyFleet,
   createNamespace,
   deleteCampaigns,
@@ -16,7 +19,9 @@ import {
   startOperator,
   testKek,
   type OperatorProcess,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
+import { type MessagingCampaign } from '@anshim/api';
+import { KubernetesKeyStore } from '@anshim/keystore';
 import { workerGroupId } from './workers.ts';
 
 const kek = testKek();

@@ -1,5 +1,4 @@
-import { campaignTopic, holdTopic } from '@anshim/worker';
-import { campaignIdOf, type MessagingCampaign } from './campaign.ts';
+import { campaignIdOf, campaignTopic, holdTopic, type MessagingCampaign } from '@anshim/api';
 
 /** What one partition is planned to carry: a worker replica drains roughly this many msg/s. */
 export const MESSAGES_PER_PARTITION = 500;

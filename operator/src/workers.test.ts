@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MessagingCampaign } from './campaign.ts';
-import type { MessagingFleet } from './fleet.ts';
+import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import { configHash, workerDeploymentFor, workerFileFor } from './workers.ts';
 
 const mc: MessagingCampaign = {

@@ -1,21 +1,25 @@
 import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { isCarrierId, type CarrierId } from '@anshim/core';
-import { holdTopic, type CampaignChannel, type CampaignSpec, type WorkerFile } from '@anshim/worker';
-import { WORKER_COMMAND } from '@anshim/worker/bundle';
 import { advertisingBody } from './ad-law.ts';
 import {
   CAMPAIGN_LABEL,
+  CONFIG_HASH,
   GROUP,
   VERSION,
+  WORKER_APP,
+  WORKER_COMMAND,
   campaignIdOf,
+  fleetMetricsPort,
+  fleetSecrets,
+  holdTopic,
+  type CampaignSpec,
   type MessagingCampaign,
+  type MessagingFleet,
   type PriorityClass,
-} from './campaign.ts';
-import { fleetMetricsPort, fleetSecrets, type MessagingFleet } from './fleet.ts';
+  type WorkerFile,
+} from '@anshim/api';
 
-export const WORKER_APP = 'anshim-worker';
-export const CONFIG_HASH = 'messaging.anshim.io/config-hash';
 /** The container port Prometheus scrapes (PodMonitor `port: metrics`); the local runner remaps it per pod. */
 export const METRICS_PORT_NAME = 'metrics';
 export const METRICS_PATH = '/metrics';
@@ -44,8 +48,8 @@ export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
   const notAfter = mc.spec.schedule?.notAfter ? Date.parse(mc.spec.schedule.notAfter) : 0;
   return {
     id: campaignIdOf(mc),
-    channel: mc.spec.channel as CampaignChannel,
-    fallback: (mc.spec.fallback ?? []) as CampaignChannel[],
+    channel: mc.spec.channel,
+    fallback: mc.spec.fallback ?? [],
     template: advertisingBody(mc),
     templateCode: mc.spec.template.alimtalkTemplateCode,
     senderNumber: mc.spec.sender.callbackNumber,

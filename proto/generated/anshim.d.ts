@@ -401,6 +401,43 @@ export namespace anshim {
                 public toJSON(): { [k: string]: any };
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }
+
+            interface IProgressRecord {
+                schemaVersion?: (number|null);
+                campaignId?: (string|null);
+                workerId?: (string|null);
+                sent?: (number|null);
+                duplicates?: (number|null);
+                results?: ({ [k: string]: number }|null);
+                fellBack?: (number|null);
+                deadLettered?: ({ [k: string]: number }|null);
+                held?: (number|null);
+                updatedAtMs?: (number|null);
+            }
+
+            class ProgressRecord implements IProgressRecord {
+                constructor(properties?: anshim.records.v1.IProgressRecord);
+                public schemaVersion: number;
+                public campaignId: string;
+                public workerId: string;
+                public sent: number;
+                public duplicates: number;
+                public results: { [k: string]: number };
+                public fellBack: number;
+                public deadLettered: { [k: string]: number };
+                public held: number;
+                public updatedAtMs: number;
+                public static create(properties?: anshim.records.v1.IProgressRecord): anshim.records.v1.ProgressRecord;
+                public static encode(message: anshim.records.v1.IProgressRecord, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static encodeDelimited(message: anshim.records.v1.IProgressRecord, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): anshim.records.v1.ProgressRecord;
+                public static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): anshim.records.v1.ProgressRecord;
+                public static verify(message: { [k: string]: any }): (string|null);
+                public static fromObject(object: { [k: string]: any }): anshim.records.v1.ProgressRecord;
+                public static toObject(message: anshim.records.v1.ProgressRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                public toJSON(): { [k: string]: any };
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
         }
     }
 }

@@ -5135,6 +5135,659 @@ export const anshim = $root.anshim = (() => {
                 return ReportBatchRecord;
             })();
 
+            v1.ProgressRecord = (function() {
+
+                /**
+                 * Properties of a ProgressRecord.
+                 * @memberof anshim.records.v1
+                 * @interface IProgressRecord
+                 * @property {number|null} [schemaVersion] ProgressRecord schemaVersion
+                 * @property {string|null} [campaignId] ProgressRecord campaignId
+                 * @property {string|null} [workerId] ProgressRecord workerId
+                 * @property {number|null} [sent] ProgressRecord sent
+                 * @property {number|null} [duplicates] ProgressRecord duplicates
+                 * @property {Object.<string,number>|null} [results] ProgressRecord results
+                 * @property {number|null} [fellBack] ProgressRecord fellBack
+                 * @property {Object.<string,number>|null} [deadLettered] ProgressRecord deadLettered
+                 * @property {number|null} [held] ProgressRecord held
+                 * @property {number|null} [updatedAtMs] ProgressRecord updatedAtMs
+                 */
+
+                /**
+                 * Constructs a new ProgressRecord.
+                 * @memberof anshim.records.v1
+                 * @classdesc Represents a ProgressRecord.
+                 * @implements IProgressRecord
+                 * @constructor
+                 * @param {anshim.records.v1.IProgressRecord=} [properties] Properties to set
+                 */
+                function ProgressRecord(properties) {
+                    this.results = {};
+                    this.deadLettered = {};
+                    if (properties)
+                        for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * ProgressRecord schemaVersion.
+                 * @member {number} schemaVersion
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.schemaVersion = 0;
+
+                /**
+                 * ProgressRecord campaignId.
+                 * @member {string} campaignId
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.campaignId = "";
+
+                /**
+                 * ProgressRecord workerId.
+                 * @member {string} workerId
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.workerId = "";
+
+                /**
+                 * ProgressRecord sent.
+                 * @member {number} sent
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.sent = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                /**
+                 * ProgressRecord duplicates.
+                 * @member {number} duplicates
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.duplicates = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                /**
+                 * ProgressRecord results.
+                 * @member {Object.<string,number>} results
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.results = $util.emptyObject;
+
+                /**
+                 * ProgressRecord fellBack.
+                 * @member {number} fellBack
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.fellBack = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                /**
+                 * ProgressRecord deadLettered.
+                 * @member {Object.<string,number>} deadLettered
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.deadLettered = $util.emptyObject;
+
+                /**
+                 * ProgressRecord held.
+                 * @member {number} held
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.held = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                /**
+                 * ProgressRecord updatedAtMs.
+                 * @member {number} updatedAtMs
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 */
+                ProgressRecord.prototype.updatedAtMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                /**
+                 * Creates a new ProgressRecord instance using the specified properties.
+                 * @function create
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {anshim.records.v1.IProgressRecord=} [properties] Properties to set
+                 * @returns {anshim.records.v1.ProgressRecord} ProgressRecord instance
+                 */
+                ProgressRecord.create = function create(properties) {
+                    return new ProgressRecord(properties);
+                };
+
+                /**
+                 * Encodes the specified ProgressRecord message. Does not implicitly {@link anshim.records.v1.ProgressRecord.verify|verify} messages.
+                 * @function encode
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {anshim.records.v1.IProgressRecord} message ProgressRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ProgressRecord.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.schemaVersion);
+                    if (message.campaignId != null && Object.hasOwnProperty.call(message, "campaignId"))
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.campaignId);
+                    if (message.workerId != null && Object.hasOwnProperty.call(message, "workerId"))
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.workerId);
+                    if (message.sent != null && Object.hasOwnProperty.call(message, "sent"))
+                        writer.uint32(/* id 4, wireType 0 =*/32).int64(message.sent);
+                    if (message.duplicates != null && Object.hasOwnProperty.call(message, "duplicates"))
+                        writer.uint32(/* id 5, wireType 0 =*/40).int64(message.duplicates);
+                    if (message.results != null && Object.hasOwnProperty.call(message, "results"))
+                        for (let keys = Object.keys(message.results), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).int64(message.results[keys[i]]).ldelim();
+                    if (message.fellBack != null && Object.hasOwnProperty.call(message, "fellBack"))
+                        writer.uint32(/* id 7, wireType 0 =*/56).int64(message.fellBack);
+                    if (message.deadLettered != null && Object.hasOwnProperty.call(message, "deadLettered"))
+                        for (let keys = Object.keys(message.deadLettered), i = 0; i < keys.length; ++i)
+                            writer.uint32(/* id 8, wireType 2 =*/66).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).int64(message.deadLettered[keys[i]]).ldelim();
+                    if (message.held != null && Object.hasOwnProperty.call(message, "held"))
+                        writer.uint32(/* id 9, wireType 0 =*/72).int64(message.held);
+                    if (message.updatedAtMs != null && Object.hasOwnProperty.call(message, "updatedAtMs"))
+                        writer.uint32(/* id 10, wireType 0 =*/80).int64(message.updatedAtMs);
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified ProgressRecord message, length delimited. Does not implicitly {@link anshim.records.v1.ProgressRecord.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {anshim.records.v1.IProgressRecord} message ProgressRecord message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ProgressRecord.encodeDelimited = function encodeDelimited(message, writer) {
+                    return this.encode(message, writer && writer.len ? writer.fork() : writer).ldelim();
+                };
+
+                /**
+                 * Decodes a ProgressRecord message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {anshim.records.v1.ProgressRecord} ProgressRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ProgressRecord.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let end, message, key, value;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.anshim.records.v1.ProgressRecord();
+                    while (reader.pos < end) {
+                        let tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.schemaVersion = reader.uint32();
+                                break;
+                            }
+                        case 2: {
+                                message.campaignId = reader.string();
+                                break;
+                            }
+                        case 3: {
+                                message.workerId = reader.string();
+                                break;
+                            }
+                        case 4: {
+                                message.sent = $int64(reader);
+                                break;
+                            }
+                        case 5: {
+                                message.duplicates = $int64(reader);
+                                break;
+                            }
+                        case 6: {
+                                if (message.results === $util.emptyObject)
+                                    message.results = {};
+                                let end2 = reader.uint32() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.uint32();
+                                    switch (tag2 >>> 3) {
+                                    case 1:
+                                        key = reader.string();
+                                        break;
+                                    case 2:
+                                        value = $int64(reader);
+                                        break;
+                                    default:
+                                        reader.skipType(tag2 & 7, long);
+                                        break;
+                                    }
+                                }
+                                if (reader.pos !== end2)
+                                    throw RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.results, key);
+                                message.results[key] = value;
+                                break;
+                            }
+                        case 7: {
+                                message.fellBack = $int64(reader);
+                                break;
+                            }
+                        case 8: {
+                                if (message.deadLettered === $util.emptyObject)
+                                    message.deadLettered = {};
+                                let end2 = reader.uint32() + reader.pos;
+                                if (end2 > reader.len)
+                                    throw RangeError("index out of range");
+                                reader.len = end2;
+                                key = "";
+                                value = 0;
+                                while (reader.pos < end2) {
+                                    let tag2 = reader.uint32();
+                                    switch (tag2 >>> 3) {
+                                    case 1:
+                                        key = reader.string();
+                                        break;
+                                    case 2:
+                                        value = $int64(reader);
+                                        break;
+                                    default:
+                                        reader.skipType(tag2 & 7, long);
+                                        break;
+                                    }
+                                }
+                                if (reader.pos !== end2)
+                                    throw RangeError("index out of range");
+                                reader.len = end;
+                                if (key === "__proto__")
+                                    $util.makeProp(message.deadLettered, key);
+                                message.deadLettered[key] = value;
+                                break;
+                            }
+                        case 9: {
+                                message.held = $int64(reader);
+                                break;
+                            }
+                        case 10: {
+                                message.updatedAtMs = $int64(reader);
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Decodes a ProgressRecord message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {anshim.records.v1.ProgressRecord} ProgressRecord
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ProgressRecord.decodeDelimited = function decodeDelimited(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.uint32());
+                };
+
+                /**
+                 * Verifies a ProgressRecord message.
+                 * @function verify
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                ProgressRecord.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        if (!$util.isInteger(message.schemaVersion))
+                            return "schemaVersion: integer expected";
+                    if (message.campaignId != null && Object.hasOwnProperty.call(message, "campaignId"))
+                        if (!$util.isString(message.campaignId))
+                            return "campaignId: string expected";
+                    if (message.workerId != null && Object.hasOwnProperty.call(message, "workerId"))
+                        if (!$util.isString(message.workerId))
+                            return "workerId: string expected";
+                    if (message.sent != null && Object.hasOwnProperty.call(message, "sent"))
+                        if (!$util.isInteger(message.sent) && !(message.sent && $util.isInteger(message.sent.low) && $util.isInteger(message.sent.high)))
+                            return "sent: integer|Long expected";
+                    if (message.duplicates != null && Object.hasOwnProperty.call(message, "duplicates"))
+                        if (!$util.isInteger(message.duplicates) && !(message.duplicates && $util.isInteger(message.duplicates.low) && $util.isInteger(message.duplicates.high)))
+                            return "duplicates: integer|Long expected";
+                    if (message.results != null && Object.hasOwnProperty.call(message, "results")) {
+                        if (!$util.isObject(message.results))
+                            return "results: object expected";
+                        let key = Object.keys(message.results);
+                        for (let i = 0; i < key.length; ++i)
+                            if (!$util.isInteger(message.results[key[i]]) && !(message.results[key[i]] && $util.isInteger(message.results[key[i]].low) && $util.isInteger(message.results[key[i]].high)))
+                                return "results: integer|Long{k:string} expected";
+                    }
+                    if (message.fellBack != null && Object.hasOwnProperty.call(message, "fellBack"))
+                        if (!$util.isInteger(message.fellBack) && !(message.fellBack && $util.isInteger(message.fellBack.low) && $util.isInteger(message.fellBack.high)))
+                            return "fellBack: integer|Long expected";
+                    if (message.deadLettered != null && Object.hasOwnProperty.call(message, "deadLettered")) {
+                        if (!$util.isObject(message.deadLettered))
+                            return "deadLettered: object expected";
+                        let key = Object.keys(message.deadLettered);
+                        for (let i = 0; i < key.length; ++i)
+                            if (!$util.isInteger(message.deadLettered[key[i]]) && !(message.deadLettered[key[i]] && $util.isInteger(message.deadLettered[key[i]].low) && $util.isInteger(message.deadLettered[key[i]].high)))
+                                return "deadLettered: integer|Long{k:string} expected";
+                    }
+                    if (message.held != null && Object.hasOwnProperty.call(message, "held"))
+                        if (!$util.isInteger(message.held) && !(message.held && $util.isInteger(message.held.low) && $util.isInteger(message.held.high)))
+                            return "held: integer|Long expected";
+                    if (message.updatedAtMs != null && Object.hasOwnProperty.call(message, "updatedAtMs"))
+                        if (!$util.isInteger(message.updatedAtMs) && !(message.updatedAtMs && $util.isInteger(message.updatedAtMs.low) && $util.isInteger(message.updatedAtMs.high)))
+                            return "updatedAtMs: integer|Long expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a ProgressRecord message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {anshim.records.v1.ProgressRecord} ProgressRecord
+                 */
+                ProgressRecord.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.anshim.records.v1.ProgressRecord)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".anshim.records.v1.ProgressRecord: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let message = new $root.anshim.records.v1.ProgressRecord();
+                    if (object.schemaVersion != null)
+                        message.schemaVersion = object.schemaVersion >>> 0;
+                    if (object.campaignId != null)
+                        message.campaignId = String(object.campaignId);
+                    if (object.workerId != null)
+                        message.workerId = String(object.workerId);
+                    if (object.sent != null)
+                        if ($util.Long)
+                            message.sent = $util.Long.fromValue(object.sent, false);
+                        else if (typeof object.sent === "string")
+                            message.sent = parseInt(object.sent, 10);
+                        else if (typeof object.sent === "number")
+                            message.sent = object.sent;
+                        else if (typeof object.sent === "object")
+                            message.sent = new $util.LongBits(object.sent.low >>> 0, object.sent.high >>> 0).toNumber();
+                    if (object.duplicates != null)
+                        if ($util.Long)
+                            message.duplicates = $util.Long.fromValue(object.duplicates, false);
+                        else if (typeof object.duplicates === "string")
+                            message.duplicates = parseInt(object.duplicates, 10);
+                        else if (typeof object.duplicates === "number")
+                            message.duplicates = object.duplicates;
+                        else if (typeof object.duplicates === "object")
+                            message.duplicates = new $util.LongBits(object.duplicates.low >>> 0, object.duplicates.high >>> 0).toNumber();
+                    if (object.results) {
+                        if (!$util.isObject(object.results))
+                            throw TypeError(".anshim.records.v1.ProgressRecord.results: object expected");
+                        message.results = {};
+                        for (let keys = Object.keys(object.results), i = 0; i < keys.length; ++i) {
+                            if (keys[i] === "__proto__")
+                                $util.makeProp(message.results, keys[i]);
+                            if ($util.Long)
+                                message.results[keys[i]] = $util.Long.fromValue(object.results[keys[i]], false);
+                            else if (typeof object.results[keys[i]] === "string")
+                                message.results[keys[i]] = parseInt(object.results[keys[i]], 10);
+                            else if (typeof object.results[keys[i]] === "number")
+                                message.results[keys[i]] = object.results[keys[i]];
+                            else if (typeof object.results[keys[i]] === "object")
+                                message.results[keys[i]] = new $util.LongBits(object.results[keys[i]].low >>> 0, object.results[keys[i]].high >>> 0).toNumber();
+                        }
+                    }
+                    if (object.fellBack != null)
+                        if ($util.Long)
+                            message.fellBack = $util.Long.fromValue(object.fellBack, false);
+                        else if (typeof object.fellBack === "string")
+                            message.fellBack = parseInt(object.fellBack, 10);
+                        else if (typeof object.fellBack === "number")
+                            message.fellBack = object.fellBack;
+                        else if (typeof object.fellBack === "object")
+                            message.fellBack = new $util.LongBits(object.fellBack.low >>> 0, object.fellBack.high >>> 0).toNumber();
+                    if (object.deadLettered) {
+                        if (!$util.isObject(object.deadLettered))
+                            throw TypeError(".anshim.records.v1.ProgressRecord.deadLettered: object expected");
+                        message.deadLettered = {};
+                        for (let keys = Object.keys(object.deadLettered), i = 0; i < keys.length; ++i) {
+                            if (keys[i] === "__proto__")
+                                $util.makeProp(message.deadLettered, keys[i]);
+                            if ($util.Long)
+                                message.deadLettered[keys[i]] = $util.Long.fromValue(object.deadLettered[keys[i]], false);
+                            else if (typeof object.deadLettered[keys[i]] === "string")
+                                message.deadLettered[keys[i]] = parseInt(object.deadLettered[keys[i]], 10);
+                            else if (typeof object.deadLettered[keys[i]] === "number")
+                                message.deadLettered[keys[i]] = object.deadLettered[keys[i]];
+                            else if (typeof object.deadLettered[keys[i]] === "object")
+                                message.deadLettered[keys[i]] = new $util.LongBits(object.deadLettered[keys[i]].low >>> 0, object.deadLettered[keys[i]].high >>> 0).toNumber();
+                        }
+                    }
+                    if (object.held != null)
+                        if ($util.Long)
+                            message.held = $util.Long.fromValue(object.held, false);
+                        else if (typeof object.held === "string")
+                            message.held = parseInt(object.held, 10);
+                        else if (typeof object.held === "number")
+                            message.held = object.held;
+                        else if (typeof object.held === "object")
+                            message.held = new $util.LongBits(object.held.low >>> 0, object.held.high >>> 0).toNumber();
+                    if (object.updatedAtMs != null)
+                        if ($util.Long)
+                            message.updatedAtMs = $util.Long.fromValue(object.updatedAtMs, false);
+                        else if (typeof object.updatedAtMs === "string")
+                            message.updatedAtMs = parseInt(object.updatedAtMs, 10);
+                        else if (typeof object.updatedAtMs === "number")
+                            message.updatedAtMs = object.updatedAtMs;
+                        else if (typeof object.updatedAtMs === "object")
+                            message.updatedAtMs = new $util.LongBits(object.updatedAtMs.low >>> 0, object.updatedAtMs.high >>> 0).toNumber();
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a ProgressRecord message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {anshim.records.v1.ProgressRecord} message ProgressRecord
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ProgressRecord.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    let object = {};
+                    if (options.objects || options.defaults) {
+                        object.results = {};
+                        object.deadLettered = {};
+                    }
+                    if (options.defaults) {
+                        object.schemaVersion = 0;
+                        object.campaignId = "";
+                        object.workerId = "";
+                        if ($util.Long) {
+                            let long = new $util.Long(0, 0, false);
+                            object.sent = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.sent = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            let long = new $util.Long(0, 0, false);
+                            object.duplicates = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.duplicates = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            let long = new $util.Long(0, 0, false);
+                            object.fellBack = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.fellBack = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            let long = new $util.Long(0, 0, false);
+                            object.held = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.held = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                        if ($util.Long) {
+                            let long = new $util.Long(0, 0, false);
+                            object.updatedAtMs = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : typeof BigInt !== "undefined" && options.longs === BigInt ? long.toBigInt() : long;
+                        } else
+                            object.updatedAtMs = options.longs === String ? "0" : typeof BigInt !== "undefined" && options.longs === BigInt ? BigInt("0") : 0;
+                    }
+                    if (message.schemaVersion != null && Object.hasOwnProperty.call(message, "schemaVersion"))
+                        object.schemaVersion = message.schemaVersion;
+                    if (message.campaignId != null && Object.hasOwnProperty.call(message, "campaignId"))
+                        object.campaignId = message.campaignId;
+                    if (message.workerId != null && Object.hasOwnProperty.call(message, "workerId"))
+                        object.workerId = message.workerId;
+                    if (message.sent != null && Object.hasOwnProperty.call(message, "sent"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.sent = typeof message.sent === "number" ? BigInt(message.sent) : $util.Long.fromBits(message.sent.low >>> 0, message.sent.high >>> 0, false).toBigInt();
+                        else if (typeof message.sent === "number")
+                            object.sent = options.longs === String ? String(message.sent) : message.sent;
+                        else
+                            object.sent = options.longs === String ? $util.Long.prototype.toString.call(message.sent) : options.longs === Number ? new $util.LongBits(message.sent.low >>> 0, message.sent.high >>> 0).toNumber() : message.sent;
+                    if (message.duplicates != null && Object.hasOwnProperty.call(message, "duplicates"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.duplicates = typeof message.duplicates === "number" ? BigInt(message.duplicates) : $util.Long.fromBits(message.duplicates.low >>> 0, message.duplicates.high >>> 0, false).toBigInt();
+                        else if (typeof message.duplicates === "number")
+                            object.duplicates = options.longs === String ? String(message.duplicates) : message.duplicates;
+                        else
+                            object.duplicates = options.longs === String ? $util.Long.prototype.toString.call(message.duplicates) : options.longs === Number ? new $util.LongBits(message.duplicates.low >>> 0, message.duplicates.high >>> 0).toNumber() : message.duplicates;
+                    let keys2;
+                    if (message.results && (keys2 = Object.keys(message.results)).length) {
+                        object.results = {};
+                        for (let j = 0; j < keys2.length; ++j) {
+                            if (keys2[j] === "__proto__")
+                                $util.makeProp(object.results, keys2[j]);
+                            if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                                object.results[keys2[j]] = typeof message.results[keys2[j]] === "number" ? BigInt(message.results[keys2[j]]) : $util.Long.fromBits(message.results[keys2[j]].low >>> 0, message.results[keys2[j]].high >>> 0, false).toBigInt();
+                            else if (typeof message.results[keys2[j]] === "number")
+                                object.results[keys2[j]] = options.longs === String ? String(message.results[keys2[j]]) : message.results[keys2[j]];
+                            else
+                                object.results[keys2[j]] = options.longs === String ? $util.Long.prototype.toString.call(message.results[keys2[j]]) : options.longs === Number ? new $util.LongBits(message.results[keys2[j]].low >>> 0, message.results[keys2[j]].high >>> 0).toNumber() : message.results[keys2[j]];
+                        }
+                    }
+                    if (message.fellBack != null && Object.hasOwnProperty.call(message, "fellBack"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.fellBack = typeof message.fellBack === "number" ? BigInt(message.fellBack) : $util.Long.fromBits(message.fellBack.low >>> 0, message.fellBack.high >>> 0, false).toBigInt();
+                        else if (typeof message.fellBack === "number")
+                            object.fellBack = options.longs === String ? String(message.fellBack) : message.fellBack;
+                        else
+                            object.fellBack = options.longs === String ? $util.Long.prototype.toString.call(message.fellBack) : options.longs === Number ? new $util.LongBits(message.fellBack.low >>> 0, message.fellBack.high >>> 0).toNumber() : message.fellBack;
+                    if (message.deadLettered && (keys2 = Object.keys(message.deadLettered)).length) {
+                        object.deadLettered = {};
+                        for (let j = 0; j < keys2.length; ++j) {
+                            if (keys2[j] === "__proto__")
+                                $util.makeProp(object.deadLettered, keys2[j]);
+                            if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                                object.deadLettered[keys2[j]] = typeof message.deadLettered[keys2[j]] === "number" ? BigInt(message.deadLettered[keys2[j]]) : $util.Long.fromBits(message.deadLettered[keys2[j]].low >>> 0, message.deadLettered[keys2[j]].high >>> 0, false).toBigInt();
+                            else if (typeof message.deadLettered[keys2[j]] === "number")
+                                object.deadLettered[keys2[j]] = options.longs === String ? String(message.deadLettered[keys2[j]]) : message.deadLettered[keys2[j]];
+                            else
+                                object.deadLettered[keys2[j]] = options.longs === String ? $util.Long.prototype.toString.call(message.deadLettered[keys2[j]]) : options.longs === Number ? new $util.LongBits(message.deadLettered[keys2[j]].low >>> 0, message.deadLettered[keys2[j]].high >>> 0).toNumber() : message.deadLettered[keys2[j]];
+                        }
+                    }
+                    if (message.held != null && Object.hasOwnProperty.call(message, "held"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.held = typeof message.held === "number" ? BigInt(message.held) : $util.Long.fromBits(message.held.low >>> 0, message.held.high >>> 0, false).toBigInt();
+                        else if (typeof message.held === "number")
+                            object.held = options.longs === String ? String(message.held) : message.held;
+                        else
+                            object.held = options.longs === String ? $util.Long.prototype.toString.call(message.held) : options.longs === Number ? new $util.LongBits(message.held.low >>> 0, message.held.high >>> 0).toNumber() : message.held;
+                    if (message.updatedAtMs != null && Object.hasOwnProperty.call(message, "updatedAtMs"))
+                        if (typeof BigInt !== "undefined" && options.longs === BigInt)
+                            object.updatedAtMs = typeof message.updatedAtMs === "number" ? BigInt(message.updatedAtMs) : $util.Long.fromBits(message.updatedAtMs.low >>> 0, message.updatedAtMs.high >>> 0, false).toBigInt();
+                        else if (typeof message.updatedAtMs === "number")
+                            object.updatedAtMs = options.longs === String ? String(message.updatedAtMs) : message.updatedAtMs;
+                        else
+                            object.updatedAtMs = options.longs === String ? $util.Long.prototype.toString.call(message.updatedAtMs) : options.longs === Number ? new $util.LongBits(message.updatedAtMs.low >>> 0, message.updatedAtMs.high >>> 0).toNumber() : message.updatedAtMs;
+                    return object;
+                };
+
+                /**
+                 * Converts this ProgressRecord to JSON.
+                 * @function toJSON
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ProgressRecord.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for ProgressRecord
+                 * @function getTypeUrl
+                 * @memberof anshim.records.v1.ProgressRecord
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                ProgressRecord.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/anshim.records.v1.ProgressRecord";
+                };
+
+                return ProgressRecord;
+            })();
+
             return v1;
         })();
 

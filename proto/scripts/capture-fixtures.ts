@@ -14,6 +14,7 @@ import {
   DeadLetter,
   DeliveryReport,
   Priority,
+  ProgressRecord,
   RecipientPayload,
   ReportRecord,
   ResultCode,
@@ -95,6 +96,18 @@ const fixtures: Record<string, Uint8Array> = {
     ],
   }).finish(),
   'delivery-report': DeliveryReport.encode(report).finish(),
+  'progress-record': ProgressRecord.encode({
+    schemaVersion: 1,
+    campaignId: 'cmp-2024-weekly',
+    workerId: 'worker-7f9c-0',
+    sent: 1_204,
+    duplicates: 3,
+    results: { DELIVERED: 1_150, HANDSET_OFF: 12 },
+    fellBack: 40,
+    deadLettered: { 'invalid-number': 2 },
+    held: 7,
+    updatedAtMs: 1_718_000_003_000,
+  }).finish(),
 };
 
 const force = process.argv.includes('--force');

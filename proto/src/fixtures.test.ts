@@ -11,6 +11,7 @@ import {
   DeadLetter,
   DeliveryReport,
   Priority,
+  ProgressRecord,
   RecipientPayload,
   ReportRecord,
   ResultCode,
@@ -105,6 +106,21 @@ test('v1 SubmitResponse', () => {
   assert.equal(acks[1]?.result, ResultCode.THROTTLED);
   assert.equal(acks[1]?.retryAfterMs, 250);
   assert.equal(acks[1]?.detail, 'tps limit');
+});
+
+test('v1 ProgressRecord', () => {
+  const r = ProgressRecord.decode(fixture('progress-record'));
+  assert.equal(r.schemaVersion, 1);
+  assert.equal(r.campaignId, 'cmp-2024-weekly');
+  assert.equal(r.workerId, 'worker-7f9c-0');
+  assert.equal(r.sent, 1_204);
+  assert.equal(typeof r.sent, 'number');
+  assert.equal(r.duplicates, 3);
+  assert.deepEqual({ ...r.results }, { DELIVERED: 1_150, HANDSET_OFF: 12 });
+  assert.equal(r.fellBack, 40);
+  assert.deepEqual({ ...r.deadLettered }, { 'invalid-number': 2 });
+  assert.equal(r.held, 7);
+  assert.equal(r.updatedAtMs, 1_718_000_003_000);
 });
 
 test('unknown fields from a newer writer are skipped, known ones still read', () => {

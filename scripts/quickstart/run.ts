@@ -4,9 +4,19 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import type { CarrierId } from '@anshim/core';
-import { campaignReader, type MessagingCampaign } from '@anshim/operator';
-import { down, printEndpoints, repoRoot, stateDir, status, up } from '@anshim/stack';
-import { startLocalPlatform, until, type LocalPlatform } from './platform.ts';
+import { type MessagingCampaign } from '@anshim/api';
+import {
+  down,
+  printEndpoints,
+  repoRoot,
+  stateDir,
+  status,
+  up,
+  campaignReader,
+  startLocalPlatform,
+  until,
+  type LocalPlatform,
+} from '@anshim/dev-platform';
 
 const CARRIERS: CarrierId[] = ['skt', 'kt', 'lguplus', 'kakao'];
 const say = (line: string) => console.log(`[anshim] ${line}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@anshim/stack';
+import { repoRoot } from '@anshim/dev-platform';
 
 test(
   'npm start runs the whole campaign: upload, delivery, shredding, a certificate that verifies',

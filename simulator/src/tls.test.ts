@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, type DataKey } from '@anshim/core';
 import { AckStatus } from '@anshim/proto';
-import { LocalCa } from '@anshim/stack';
+import { LocalCa } from '@anshim/dev-platform';
 import * as grpc from '@grpc/grpc-js';
 import { simulatorTransportKey } from './keys.ts';
 import { startCarrierSimulator, type CarrierSimulator } from './server.ts';

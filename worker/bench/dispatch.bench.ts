@@ -10,18 +10,20 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aeadEngine, generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/core';
-import { repoRoot, requireStack, up } from '@anshim/stack';
-import { campaignTopic, CAMPAIGN_HEADER } from '../src/topics.ts';
-import type { WorkerFile } from '../src/config-file.ts';
-import { buildWorkerBundle, WORKER_BUNDLE_MAIN, WORKER_COMMAND } from '../src/bundle.ts';
 import {
+  repoRoot,
+  requireStack,
+  up,
   carrierTlsFiles,
   createCampaignTopic,
   fakeRecipients,
   stackKafka,
   textCampaign,
   withAdmin,
-} from '../src/test-harness.ts';
+} from '@anshim/dev-platform';
+import { campaignTopic, CAMPAIGN_HEADER } from '@anshim/api';
+import type { WorkerFile } from '../src/config-file.ts';
+import { buildWorkerBundle, WORKER_BUNDLE_MAIN, WORKER_COMMAND } from '../src/bundle.ts';
 
 const { values: args } = parseArgs({
   options: {

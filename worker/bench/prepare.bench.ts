@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Piscina } from 'piscina';
 import { carrierKeyFromFleetSecret, generateDataKey, sealCampaignRecord, type CarrierId } from '@anshim/core';
 import prepareBatch, { packFrames } from '../src/task.ts';
-import { fakeRecipients, textCampaign } from '../src/test-harness.ts';
+import { fakeRecipients, textCampaign } from '@anshim/dev-platform';
 
 const { values: args } = parseArgs({ options: { records: { type: 'string', default: '200000' } } });
 const TOTAL = Number(args.records);

@@ -1,14 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createLogger, generateDataKey } from '@anshim/core';
+import { createLogger, generateDataKey, optOutRecord } from '@anshim/core';
 import { DeadLetter, type IRecipientPayload } from '@anshim/proto';
 import type { CampaignSpec } from './campaign.ts';
 import { StaticCampaignDirectory } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
-import { optOutRecord } from './opt-outs.ts';
 import { MessagingWorker } from './worker.ts';
-import { campaignTopic, holdTopic, TOPICS } from './topics.ts';
+import { campaignTopic, holdTopic, TOPICS } from '@anshim/api';
 import {
   createCampaignTopic,
   fakeRecipients,
@@ -18,7 +17,7 @@ import {
   TEST_CARRIERS,
   TestCarriers,
   waitFor,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
 
 const kafka = stackKafka('ad-law-it');
 const carriers = new TestCarriers();

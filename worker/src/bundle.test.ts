@@ -4,12 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { carrierKeyFromFleetSecret, generateDataKey, sealCampaignRecord } from '@anshim/core';
-import { repoRoot } from '@anshim/stack';
+import { repoRoot, fakeRecipients, textCampaign } from '@anshim/dev-platform';
 import { CarrierMessage } from '@anshim/proto';
 import { PreparePool } from './pool.ts';
 import { buildTaskBundle, buildWorkerBundle } from './bundle.ts';
 import { packFrames, unpackFrames } from './task.ts';
-import { fakeRecipients, textCampaign } from './test-harness.ts';
 
 test('pool threads on the prebuilt task prepare what task.ts prepares', async (t) => {
   const file = await buildTaskBundle(join(repoRoot, 'worker', 'dist', `task-test-${process.pid}.cjs`));

@@ -13,16 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { BUNDLED_POOL_TASK_DEFINE } from './pool.ts';
 
-/** The bundled entry point, relative to the working directory (/app in the image). */
-export const WORKER_BUNDLE_MAIN = 'worker/dist/main.mjs';
-
-/**
- * The worker container's command, the same as the image's CMD (the operator's Deployments,
- * the local runner and bench:dispatch run it too). The semi-space size trades memory for
- * speed: the main thread's garbage is mostly short-lived, so a larger young generation saves
- * promotions and full collections (bench:dispatch figures in the README).
- */
-export const WORKER_COMMAND = ['node', '--max-semi-space-size=8', WORKER_BUNDLE_MAIN];
+export { WORKER_BUNDLE_MAIN, WORKER_COMMAND } from '@anshim/api';
 export const BUNDLED_TASK_FILE = 'task.cjs';
 
 const source = (file: string): string => fileURLToPath(new URL(file, import.meta.url));

@@ -1,41 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LocalKekProvider, unwrapDataKey, type CarrierId } from '@anshim/core';
-import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
+import { LocalKekProvider, unwrapDataKey } from '@anshim/core';
+import { REQUIRED_WORKER_FILE_FIELDS, type WorkerFile } from '@anshim/api';
+import { StaticCampaignDirectory } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import type { WorkerConfig } from './worker.ts';
 
-/**
- * The worker's configuration as mounted into its pod: endpoints and tuning from a ConfigMap,
- * transport keys and the key-encryption key from Secrets. Campaign data keys arrive wrapped.
- */
-export interface WorkerFile {
-  workerId?: string;
-  brokers: string[];
-  groupId: string;
-  /** Topic names; one written as /regex/ subscribes by pattern. */
-  topics: string[];
-  carriers: WorkerConfig['carriers'];
-  /** Inline carrier keys, or `carrierKeysFile`: a mounted JSON file of the same shape. */
-  carrierKeys?: Array<{ carrier: CarrierId; id: string; materialHex: string }>;
-  carrierKeysFile?: string;
-  tls?: { caFile: string; certFile: string; keyFile: string; serverName?: string };
-  kek: { id: string; file: string };
-  campaigns: Array<{ spec: CampaignSpec; wrappedKeys: string[] }>;
-  /** Topics of advertisements held for the night window. */
-  holdTopics?: string[];
-  /** Append decryption counts to the audit chain (the operator sets it for every campaign worker). */
-  auditDecrypts?: boolean;
-  /** Hex file with the fleet's opt-out list key (required for advertising campaigns). */
-  optOutKeyFile?: string;
-  poolThreads?: number;
-  partitionsConsumedConcurrently?: number;
-  chunkSize?: number;
-  maxAttempts?: number;
-  followReports?: boolean;
-  sessionTimeoutMs?: number;
-}
+export type { WorkerFile } from '@anshim/api';
 
 export class WorkerConfigError extends Error {
   override readonly name = 'WorkerConfigError';
@@ -57,7 +29,7 @@ function readJson<T>(path: string, what: string): T {
 
 export async function loadWorkerFile(path: string) {
   const file = readJson<WorkerFile>(path, 'worker config');
-  for (const field of ['brokers', 'groupId', 'topics', 'carriers', 'kek', 'campaigns'] as const) {
+  for (const field of REQUIRED_WORKER_FILE_FIELDS) {
     if (file[field] === undefined) throw new WorkerConfigError(`worker config ${path} lacks "${field}"`);
   }
   const carrierKeys =

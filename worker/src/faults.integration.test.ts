@@ -5,12 +5,9 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, generateDataKey, type DataKey } from '@anshim/core';
-import { repoRoot, restartKafka } from '@anshim/stack';
-import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
-import { StaticCampaignKeys } from './keys.ts';
-import { MessagingWorker } from './worker.ts';
-import { campaignTopic } from './topics.ts';
 import {
+  repoRoot,
+  restartKafka,
   createCampaignTopic,
   fakeRecipients,
   produceRecipients,
@@ -18,7 +15,11 @@ import {
   TestCarriers,
   textCampaign,
   waitFor,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
+import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
+import { StaticCampaignKeys } from './keys.ts';
+import { MessagingWorker } from './worker.ts';
+import { campaignTopic } from '@anshim/api';
 
 const MNOS = ['skt', 'kt', 'lguplus'] as const;
 

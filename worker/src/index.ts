@@ -1,11 +1,10 @@
-export * from './campaign.ts';
+export { StaticCampaignDirectory, type CampaignDirectory } from './campaign.ts';
 export * from './worker.ts';
 export * from './keys.ts';
-export * from './topics.ts';
-export * from './progress.ts';
+export { ProgressCounters } from './progress.ts';
 export { prepareMessage, PrepareError, idempotencyKeyFor, type PreparedMessage } from './prepare.ts';
 export { renderTemplate, TemplateVariableError } from './render.ts';
-export { loadWorkerFile, WorkerConfigError, type WorkerFile } from './config-file.ts';
+export { loadWorkerFile, WorkerConfigError } from './config-file.ts';
 export { backoffDelay } from './backoff.ts';
 export { encodeSubmitRequest, CarrierLink, CarrierUnavailableError } from './carrier-link.ts';
-export { OptOutList, optOutRecord } from './opt-outs.ts';
+export { OptOutList } from './opt-outs.ts';

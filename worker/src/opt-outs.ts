@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import { normalizeKoreanPhone, optOutTag, type Logger } from '@anshim/core';
-import { TOPICS } from './topics.ts';
+import type { Logger } from '@anshim/core';
+import { TOPICS } from '@anshim/api';
 
 /**
  * The senders' opt-out lists as keyed tags (see `optOutTag`), read from the compacted
@@ -71,21 +71,4 @@ export class OptOutList {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
   }
-}
-
-/**
- * The record that puts one number on a sender's opt-out list (value null takes it off):
- * keyed by its tag, so the topic holds no phone number. The gateway's opt-out API writes these.
- */
-export function optOutRecord(
-  key: Uint8Array,
-  optOutNumber: string,
-  phone: string,
-  optedOut = true,
-): { key: string; value: string | null } {
-  const { national } = normalizeKoreanPhone(phone);
-  return {
-    key: optOutTag(key, optOutNumber, national),
-    value: optedOut ? JSON.stringify({ at: new Date().toISOString() }) : null,
-  };
 }

@@ -7,7 +7,7 @@ import { packFrames, unpackFrames } from './task.ts';
 import type { PreparedMessage } from './prepare.ts';
 import type { ProgressCounters } from './progress.ts';
 import type { BatchingSink } from './sink.ts';
-import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
+import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from '@anshim/api';
 import { OPEN_FAILURES } from './decrypt-audit.ts';
 import { recordConsumed, recordDeadLetter, recordDispatch } from './telemetry.ts';
 

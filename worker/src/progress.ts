@@ -1,22 +1,6 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { CampaignProgress } from '@anshim/api';
 import { ResultCode } from '@anshim/proto';
-
-/** Counters a worker keeps per campaign; the operator sums them over workers to show progress. */
-export interface CampaignProgress {
-  campaignId: string;
-  workerId: string;
-  /** Accepted by a carrier (first attempts and fallbacks). */
-  sent: number;
-  /** The carrier had already accepted this idempotency key (a replay after a crash). */
-  duplicates: number;
-  /** Final results by ResultCode name, from carrier reports and from rejections. */
-  results: Record<string, number>;
-  fellBack: number;
-  deadLettered: Record<string, number>;
-  /** Moved to the hold topic for the night window (not final: they are sent in the morning). */
-  held: number;
-  updatedAt: number;
-}
 
 export class ProgressCounters {
   private readonly byCampaign = new Map<string, CampaignProgress>();

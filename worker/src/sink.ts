@@ -2,7 +2,7 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
 import { encodeReportBatchRecord, type OutgoingReport } from './report-frames.ts';
 import { ReportSendTraces } from './telemetry.ts';
-import { TOPICS } from './topics.ts';
+import { TOPICS } from '@anshim/api';
 
 /**
  * Coalesces small sends into few produce requests (reports arrive one by one at tens of

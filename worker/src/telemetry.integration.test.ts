@@ -5,7 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, generateDataKey, type DataKey } from '@anshim/core';
 import { ResultCode, type IRecipientPayload } from '@anshim/proto';
-import { startPrometheus, type PrometheusSample, type PrometheusServer } from '@anshim/stack';
+import {
+  startPrometheus,
+  type PrometheusSample,
+  type PrometheusServer,
+  alimTalkCampaign,
+  createCampaignTopic,
+  fakeRecipients,
+  produceRecipients,
+  scanFiles,
+  stackKafka,
+  TestCarriers,
+  textCampaign,
+  waitFor,
+} from '@anshim/dev-platform';
 import {
   inSpan,
   kafkaSendSpan,
@@ -17,18 +30,7 @@ import {
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
-import { campaignTopic } from './topics.ts';
-import {
-  alimTalkCampaign,
-  createCampaignTopic,
-  fakeRecipients,
-  produceRecipients,
-  scanFiles,
-  stackKafka,
-  TestCarriers,
-  textCampaign,
-  waitFor,
-} from './test-harness.ts';
+import { campaignTopic } from '@anshim/api';
 
 const CANARY = { phone: '010-9999-0417', national: '01099990417', e164: '+821099990417', name: '카나리아' };
 const sum = (samples: PrometheusSample[]): number => samples.reduce((n, s) => n + Number(s.value[1]), 0);

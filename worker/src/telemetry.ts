@@ -24,7 +24,7 @@ import {
 import type { DispatchOutcome } from './dispatcher.ts';
 import type { PreparePool } from './pool.ts';
 import type { PreparedMessage } from './prepare.ts';
-import { CAMPAIGN_HEADER, TOPICS } from './topics.ts';
+import { CAMPAIGN_HEADER, TOPICS } from '@anshim/api';
 
 const SCOPE = '@anshim/worker';
 // A proxy: it becomes the real tracer once startTelemetry registers a provider.

@@ -5,12 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, generateDataKey } from '@anshim/core';
 import { Channel, DeadLetter, ResultCode } from '@anshim/proto';
-import { requireStack } from '@anshim/stack';
-import { StaticCampaignDirectory } from './campaign.ts';
-import { StaticCampaignKeys } from './keys.ts';
-import { MessagingWorker } from './worker.ts';
-import { campaignTopic, TOPICS } from './topics.ts';
 import {
+  requireStack,
   alimTalkCampaign,
   createCampaignTopic,
   fakeRecipients,
@@ -21,7 +17,11 @@ import {
   stackKafka,
   TestCarriers,
   waitFor,
-} from './test-harness.ts';
+} from '@anshim/dev-platform';
+import { StaticCampaignDirectory } from './campaign.ts';
+import { StaticCampaignKeys } from './keys.ts';
+import { MessagingWorker } from './worker.ts';
+import { campaignTopic, TOPICS } from '@anshim/api';
 
 const CANARY = { phone: '010-9999-0417', national: '01099990417', name: '카나리아' };
 

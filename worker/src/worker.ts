@@ -7,18 +7,22 @@ import { Dispatcher } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import { PreparePool } from './pool.ts';
 import { BatchProcessor } from './processor.ts';
-import { ProgressCounters, type CampaignProgress } from './progress.ts';
+import { ProgressCounters } from './progress.ts';
 import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
 import { DecryptAudit } from './decrypt-audit.ts';
 import { OptOutList } from './opt-outs.ts';
 import { ReportsPump } from './reports.ts';
 import { BatchingSink } from './sink.ts';
-import { CAMPAIGN_HEADER, NOT_BEFORE_HEADER, TOPICS } from './topics.ts';
+import {
+  CAMPAIGN_HEADER,
+  NOT_BEFORE_HEADER,
+  TOPICS,
+  encodeProgress,
+  progressKey,
+  type CampaignProgress,
+  type CarrierEndpoint,
+} from '@anshim/api';
 import { observePool, traceBatch } from './telemetry.ts';
-
-export interface CarrierEndpoint {
-  address: string;
-}
 
 export interface WorkerConfig {
   workerId: string;
@@ -251,7 +255,7 @@ export class MessagingWorker {
 
   private publishProgress(): void {
     for (const p of this.progress.takeDirty()) {
-      this.sink?.push(TOPICS.progress, [{ key: `${p.campaignId}/${p.workerId}`, value: JSON.stringify(p) }]);
+      this.sink?.push(TOPICS.progress, [{ key: progressKey(p), value: encodeProgress(p) }]);
     }
   }
 

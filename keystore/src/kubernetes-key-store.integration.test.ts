@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { KeyError } from '@anshim/core';
 import { LocalKekProvider, open, seal } from '@anshim/core';
-import { KubernetesKeyStore } from './key-store.ts';
-import { createNamespace, kubeConfig, kubectl } from './test-harness.ts';
+import { createNamespace, kubeConfig, kubectl } from '@anshim/dev-platform';
+import { KubernetesKeyStore } from './kubernetes-key-store.ts';
 
 test('data keys live wrapped in Secrets; a KEK rotation re-wraps them without touching sealed data; destruction leaves a tombstone', async () => {
   const ns = createNamespace('keys-it');

@@ -9,9 +9,8 @@ import {
   type DataKey,
   type KeyEncryptionKeyProvider,
 } from '@anshim/core';
-import { CAMPAIGN_LABEL, campaignRefOf } from './campaign.ts';
+import { CAMPAIGN_LABEL, campaignRefOf, keySecretName } from '@anshim/api';
 
-export const keySecretName = (campaignName: string): string => `anshim-dek-${campaignName}`;
 const DESTROYED_AT = 'messaging.anshim.io/destroyed-at';
 const DESTROYED_KEYS = 'messaging.anshim.io/destroyed-key-ids';
 const KEY_ID = 'messaging.anshim.io/key-id';

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '@anshim/core';
-import { buildWorkerBundle, WORKER_BUNDLE_MAIN } from '@anshim/worker/bundle';
-import { CONFIG_HASH, WORKER_APP } from './workers.ts';
+import { buildWorkerBundle } from '@anshim/worker/bundle';
+import { WORKER_BUNDLE_MAIN, CONFIG_HASH, WORKER_APP } from '@anshim/api';
 
 interface LocalPod {
   name: string;

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { startPrometheus, type PrometheusServer } from '@anshim/stack';
-import { fakeRecipients, produceRecipients, stackKafka, TestCarriers } from '@anshim/worker/test-harness';
-import type { MessagingCampaign } from './campaign.ts';
-import { KubernetesKeyStore } from './key-store.ts';
+import { fakeRecipients, produceRecipients, stackKafka, TestCarriers } from './data-plane.ts';
+import { type MessagingCampaign } from '@anshim/api';
+import { KubernetesKeyStore } from '@anshim/keystore';
 import type { LocalRunner, ScrapeTarget } from './local-runner.ts';
 import {
   applyCarrierFleet,
@@ -23,7 +23,7 @@ import {
   startOperator,
   testKek,
   type OperatorProcess,
-} from './test-harness.ts';
+} from './control-plane.ts';
 
 const kek = testKek();
 const carriers = new TestCarriers();

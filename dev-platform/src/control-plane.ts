@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
-import type { TestCarriers } from '@anshim/worker/test-harness';
-import { GROUP, VERSION } from './campaign.ts';
-import type { MessagingFleet } from './fleet.ts';
+import { type TestCarriers } from './data-plane.ts';
+import { VERSION, type MessagingFleet, GROUP, PLURAL, type MessagingCampaign } from '@anshim/api';
 import { LocalRunner } from './local-runner.ts';
 
 /** The CRDs live in the Helm chart: the chart installs exactly what these tests apply. */
@@ -248,4 +247,17 @@ export async function leaseHolder(kc: k8s.KubeConfig, namespace: string): Promis
   const api = kc.makeApiClient(k8s.CoordinationV1Api);
   const lease = await api.readNamespacedLease({ namespace, name: 'anshim-operator' });
   return lease.spec?.holderIdentity || undefined;
+}
+
+/** Reads campaigns of one namespace from the API server (for tools, the quick start and tests). */
+export function campaignReader(kc: k8s.KubeConfig, namespace: string): (name: string) => Promise<MessagingCampaign> {
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  return async (name) =>
+    (await api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    })) as MessagingCampaign;
 }

@@ -15,11 +15,15 @@ import { LocalCa, requireStack } from '@anshim/stack';
 import { injectKafkaHeaders } from '@anshim/telemetry';
 import { ReportBatchRecord, type IRecipientPayload, type ReportRecord } from '@anshim/proto';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from '@anshim/simulator';
-import type { CampaignSpec } from './campaign.ts';
-import type { WorkerFile } from './config-file.ts';
-import type { CarrierKeys } from './keys.ts';
-import type { WorkerConfig } from './worker.ts';
-import { CAMPAIGN_HEADER, campaignTopic, ensureDataPlaneTopics, TOPICS } from './topics.ts';
+import { type CarrierKeys, type WorkerConfig } from '@anshim/worker';
+import {
+  CAMPAIGN_HEADER,
+  campaignTopic,
+  ensureDataPlaneTopics,
+  TOPICS,
+  type CampaignSpec,
+  type WorkerFile,
+} from '@anshim/api';
 
 export function stackKafka(clientId = 'anshim-test'): Kafka {
   return new Kafka({ clientId, brokers: requireStack().kafka.brokers, logLevel: logLevel.NOTHING });

@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { carrierKeyFromFleetSecret, createLogger, type CarrierId } from '@anshim/core';
-import { GROUP, LocalRunner, VERSION } from '@anshim/operator';
+import { LocalRunner } from './local-runner.ts';
+import { GROUP, VERSION } from '@anshim/api';
 import { LocalCa, repoRoot, requireStack } from '@anshim/stack';
 import { startProcess, stopProcess, type Started } from './processes.ts';
 

@@ -1,0 +1,9 @@
+// @anshim/dev-platform: everything the quick start, the load test, the integration tests and
+// the benchmarks need to run Anshim on one machine. Development only: no runtime package
+// (gateway, operator, worker, simulator, the libraries) depends on it.
+export * from '@anshim/stack';
+export * from './data-plane.ts';
+export * from './control-plane.ts';
+export * from './local-runner.ts';
+export * from './processes.ts';
+export * from './platform.ts';
