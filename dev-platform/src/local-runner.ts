@@ -53,6 +53,8 @@ export class LocalRunner {
   private readonly core: k8s.CoreV1Api;
   private readonly pods = new Map<string, LocalPod[]>();
   private readonly crashes = new Map<string, { count: number; until: number }>();
+  /** Every pod that ever reported ready, by Deployment: history a test can ask for after the fact. */
+  private readonly readyEver = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -99,6 +101,14 @@ export class LocalRunner {
       pods: pods.filter((p) => !p.stopping).length,
       ready: pods.filter((p) => p.ready && !p.stopping).length,
     }));
+  }
+
+  /**
+   * How many pods of each Deployment (`<namespace>/<name>`) ever became ready, those long gone
+   * included: a campaign that finishes between two looks at snapshot() still shows its workers ran.
+   */
+  podsEverReady(): Record<string, number> {
+    return Object.fromEntries(this.readyEver);
   }
 
   logDir(): string {
@@ -272,6 +282,7 @@ export class LocalRunner {
       logFile.write(`${line}\n`);
       if (pod.ready || !line.includes('"ready":true')) return;
       pod.ready = true;
+      this.readyEver.set(key, (this.readyEver.get(key) ?? 0) + 1);
       pod.metricsUrl = readyLineMetrics(line);
       if (pod.metricsUrl) this.writeMetricsTargets();
     });

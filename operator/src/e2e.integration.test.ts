@@ -154,11 +154,9 @@ test(
 
     const read = campaignReader(kc, ns);
     const get = () => read(name);
-    let maxPods = 0;
     const completed = await eventually(
       'Completed',
       async () => {
-        maxPods = Math.max(maxPods, ...runner.snapshot().map((s) => s.ready));
         const mc = await get();
         return mc.status?.completionTime ? mc : undefined;
       },
@@ -169,7 +167,8 @@ test(
     assert.equal(counts.delivered + counts.failed, RECIPIENTS, JSON.stringify(counts));
     assert.ok(counts.delivered > RECIPIENTS * 0.9, `most delivered: ${JSON.stringify(counts)}`);
     assert.ok(counts.fellBack > 0, 'some recipients are not Kakao users and fell back to SMS/LMS');
-    assert.ok(maxPods >= 1, 'worker processes ran');
+    // Asked of the runner's history, not sampled while polling: a fast campaign may finish between two looks.
+    assert.ok((runner.podsEverReady()[`${ns}/anshim-worker-${name}`] ?? 0) >= 1, 'worker processes ran');
     assert.equal(carriers.accepted(campaignId), RECIPIENTS, 'every message accepted by a carrier');
     assert.equal(carriers.reaccepted(campaignId), 0, 'none twice');
 

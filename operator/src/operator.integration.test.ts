@@ -114,6 +114,13 @@ describe('the operator process against the real API server and Kafka', { timeout
     });
     assert.ok(provisioned.metadata.finalizers?.includes(FINALIZER));
     assert.equal((await admin.fetchTopicMetadata({ topics: [topicOf(name)] })).topics[0]?.partitions.length, 4);
+    // An advertising campaign: its night-window hold topic too.
+    assert.deepEqual(
+      provisioned.status?.topics,
+      { campaign: topicOf(name), hold: `anshim.hold.${campaignId}` },
+      'status names the topics it created',
+    );
+    assert.ok((await admin.listTopics()).includes(`anshim.hold.${campaignId}`));
     const deployment = await readDeployment(workerName(provisioned));
     assert.equal(deployment.spec?.replicas, 0);
     const pod = deployment.spec!.template.spec!;

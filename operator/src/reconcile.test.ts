@@ -30,6 +30,18 @@ test('topic partitions follow the rate, with a floor for transactional and alert
   assert.equal(planTopic(mc(100), { replicationFactor: 3 }).configs['min.insync.replicas'], '2');
 });
 
+test('topic names recorded in status win over the naming rule', () => {
+  const recorded = { campaign: 'anshim.campaign.legacy-name', hold: 'anshim.hold.legacy-name' };
+  assert.equal(planTopic(mc(100), { replicationFactor: 1 }, recorded).topic, recorded.campaign);
+  const ad = mc(100);
+  ad.spec.purpose = 'advertising';
+  assert.equal(planTopic(ad, { replicationFactor: 1 }, recorded).holdTopic, recorded.hold);
+  assert.equal(
+    planTopic(ad, { replicationFactor: 1 }).holdTopic,
+    `anshim.hold.${ad.metadata.namespace}.${ad.metadata.name}`,
+  );
+});
+
 test('a condition keeps its transition time while its status holds, and moves it on a change', () => {
   const first = withCondition([], { type: 'TopicsReady', status: 'False', reason: 'KafkaUnavailable', message: 'x' });
   const t0 = first[0]!.lastTransitionTime;

@@ -161,10 +161,12 @@ export class CampaignReconciler {
         const fleet = await this.fleetOf(mc);
         const policy = scalingPolicyOf(fleet, mc.spec.priorityClass ?? 'bulk');
         requeueAfterMs = policy.pollMs;
-        const plan = planTopic(mc, { replicationFactor: fleet.spec.kafka.replicationFactor ?? 1 });
+        const plan = planTopic(mc, { replicationFactor: fleet.spec.kafka.replicationFactor ?? 1 }, status.topics);
         const topicMessage = await this.ensureTopic(plan).catch((err: Error) => {
           throw new StepError('TopicsReady', 'KafkaUnavailable', err.message);
         });
+        // Written once: the gateway produces to, and destruction deletes, exactly these topics.
+        status.topics = { campaign: plan.topic, ...(plan.holdTopic ? { hold: plan.holdTopic } : {}) };
         condition('TopicsReady', true, topicMessage.adopted ? 'TopicAdopted' : 'TopicCreated', topicMessage.text);
 
         status.keyId = await this.d.keys.ensure(campaignIdOf(mc), ownerOf(mc)).catch((err: Error) => {
@@ -470,7 +472,8 @@ export class CampaignReconciler {
     await this.core
       .deleteNamespacedSecret({ namespace, name: workerName(mc) })
       .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    const plan = planTopic(mc, { replicationFactor: 1 });
+    // The topics status recorded; computed only for a campaign provisioned before status.topics existed.
+    const plan = planTopic(mc, { replicationFactor: 1 }, status.topics ?? mc.status?.topics);
     const existing = new Set(await this.d.admin.listTopics());
     const topicsDeleted = [plan.topic, plan.holdTopic].filter((t): t is string => Boolean(t && existing.has(t)));
     if (topicsDeleted.length > 0) await this.d.admin.deleteTopics({ topics: topicsDeleted, timeout: 10_000 });

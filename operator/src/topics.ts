@@ -1,4 +1,4 @@
-import { campaignIdOf, campaignTopic, holdTopic, type MessagingCampaign } from '@anshim/api';
+import { campaignIdOf, campaignTopic, holdTopic, type CampaignTopics, type MessagingCampaign } from '@anshim/api';
 
 /** What one partition is planned to carry: a worker replica drains roughly this many msg/s. */
 export const MESSAGES_PER_PARTITION = 500;
@@ -18,15 +18,20 @@ export interface TopicPlan {
  * parallelism), at least 3 for transactional and alert traffic so a slow consumer never
  * serialises OTPs; durability settings that survive a broker loss where the cluster has brokers to spare.
  */
-export function planTopic(mc: MessagingCampaign, opts: { replicationFactor: number }): TopicPlan {
+export function planTopic(
+  mc: MessagingCampaign,
+  opts: { replicationFactor: number },
+  /** The names status already records win over today's naming rule. */
+  recorded?: CampaignTopics,
+): TopicPlan {
   const priority = mc.spec.priorityClass ?? 'bulk';
   const byRate = Math.ceil(mc.spec.rateLimit.messagesPerSecond / MESSAGES_PER_PARTITION);
   const floor = priority === 'transactional' || priority === 'alert' ? 3 : 1;
   return {
-    topic: campaignTopic(campaignIdOf(mc), priority),
+    topic: recorded?.campaign ?? campaignTopic(campaignIdOf(mc), priority),
     partitions: Math.min(MAX_PARTITIONS, Math.max(floor, byRate)),
     replicationFactor: opts.replicationFactor,
-    holdTopic: mc.spec.purpose === 'advertising' ? holdTopic(campaignIdOf(mc)) : undefined,
+    holdTopic: mc.spec.purpose === 'advertising' ? (recorded?.hold ?? holdTopic(campaignIdOf(mc))) : undefined,
     configs: {
       'cleanup.policy': 'delete',
       'min.insync.replicas': String(Math.max(1, opts.replicationFactor - 1)),
