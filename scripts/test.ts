@@ -55,12 +55,18 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
   try {
-    // One file at a time: with three at once on two cores the worker's integration test hung twice
-    // in forty runs (not yet understood), and a green CI matters more than two minutes.
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
+    // Files run side by side against the one stack (each test file names its own namespaces, topics
+    // and groups); ANSHIM_TEST_CONCURRENCY=1 runs them one at a time. A run that outlives its budget
+    // has a file that never exits (a handle left open): it is stopped and said so, not waited on for ever.
+    const concurrency = Number(process.env.ANSHIM_TEST_CONCURRENCY ?? 3);
+    const budgetMs = Number(process.env.ANSHIM_TEST_BUDGET_MS ?? 40 * 60_000);
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+      { cwd: repoRoot, stdio: 'inherit', timeout: budgetMs, killSignal: 'SIGKILL' },
+    );
+    if (run.error && (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+      console.error(`[test] the run took longer than ${budgetMs / 60_000} min: a test file did not exit; stopped`);
     return run.status ?? 1;
   } finally {
     await stop();

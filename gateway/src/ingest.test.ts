@@ -344,7 +344,8 @@ describe('ingestUpload', () => {
       { campaignId, purpose: 'advertising', source: source() },
       { batchRecords: 100, maxInFlightBatches: 2 },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    while (sends < 2) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100)); // a third send, if the bound were broken, would start now
     assert.equal(sends, 2, 'two batches in flight, no more');
     // Stream buffers hold a fixed few tens of KiB, whatever the file's size.
     assert.ok(pulled < csv.length / 5, `pulled ${pulled} of ${csv.length} bytes while Kafka was stalled`);

@@ -10,6 +10,11 @@ import { simulatorTransportKey } from './keys.ts';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from './server.ts';
 import { collectReports, dialCarrier, sealForCarrier, submitBatches, type PlainMessage } from './testing.ts';
 
+/** Waits for a condition on every turn of the timers (the test's timeout bounds it, not a count). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(1);
+}
+
 const CAMPAIGN = 'cmp-test';
 // Numbers the directory places on SKT, KT and LGU+ explicitly, so no test depends on the hash.
 const SKT_NUMBER = '01011112222';
@@ -65,8 +70,7 @@ async function submitOne(client: CarrierGatewayClient, m: ReturnType<typeof mess
 async function finalResult(sim: CarrierSimulator, client: CarrierGatewayClient, m: ReturnType<typeof message>) {
   const ack = await submitOne(client, m);
   assert.equal(ack.status, AckStatus.ACCEPTED);
-  for (let i = 0; i < 200 && sim.ledger.resultOf(CAMPAIGN, m.id as string) === ResultCode.RESULT_UNSPECIFIED; i++)
-    await sleep(5);
+  await until(() => sim.ledger.resultOf(CAMPAIGN, m.id as string) !== ResultCode.RESULT_UNSPECIFIED);
   return sim.ledger.resultOf(CAMPAIGN, m.id as string);
 }
 
@@ -281,8 +285,7 @@ describe('carrier simulator: reports', () => {
       message(key, { recipient: sktNumber(i), campaignId: i % 2 ? 'cmp-a' : 'cmp-b' }),
     );
     await submitBatches(client, [batch]);
-    await sleep(50); // past the delivery delay: produced, nobody to take them
-    assert.equal(sim.ledger.pending, 0);
+    await until(() => sim.ledger.pending === 0); // past the delivery delay: produced, nobody to take them
     assert.equal(sim.reportsBuffered, 50);
     const onlyA = await collectReports(client, 25, { campaignIds: ['cmp-a'] });
     assert.ok(onlyA.every((r) => r.campaignId === 'cmp-a'));
@@ -298,7 +301,7 @@ describe('carrier simulator: reports', () => {
       Array.from({ length: 400 }, (_, i) => message(key, { recipient: sktNumber(b * 400 + i) })),
     );
     await submitBatches(client, batches);
-    await sleep(50);
+    await until(() => sim.ledger.pending === 0);
     assert.equal(sim.reportsBuffered, 1200);
     const sizes: number[] = [];
     const ids = new Set<string>();

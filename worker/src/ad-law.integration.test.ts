@@ -97,11 +97,13 @@ test(
       assert.deepEqual(refused.sort(), ['no-advertising-consent', ...Array(5).fill('opted-out')]);
 
       // One held recipient opts out during the night: the morning send skips them.
+      const optOutsBefore = worker.optOutCount;
       await producer.send({
         topic: TOPICS.optOuts,
         messages: [optOutRecord(optOutKey, OPT_OUT_LINE, dayOnly[0]!.phone!)],
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Morning comes only once the worker has the opt-out, however long the topic takes to reach it.
+      await waitFor('the worker to follow the opt-out', () => worker.optOutCount === optOutsBefore + 1);
       assert.equal(carriers.accepted(campaignId), 10, 'nothing held leaves before 08:00');
 
       clock = Date.parse('2026-11-25T08:00:00+09:00');

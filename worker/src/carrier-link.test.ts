@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CarrierMessage, SubmitRequest } from '@anshim/proto';
-import { encodeSubmitRequest } from './carrier-link.ts';
+import { attemptField, encodeSubmitRequest } from './carrier-link.ts';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -33,4 +33,16 @@ test('a trace_parent trailer is appended to every encoded message; the rest of e
     encodeSubmitRequest(frames),
     Buffer.from(SubmitRequest.encode({ messages: plain.messages }).finish()),
   );
+});
+
+test("a retry's attempt appended to a frame wins over the frame's own, the rest reads as written", () => {
+  const frame = CarrierMessage.encode({ id: 'm1', campaignId: 'c', attempt: 1, idempotencyKey: 'c:r1' }).finish();
+  const retried = SubmitRequest.decode(encodeSubmitRequest([frame], attemptField(3)));
+  assert.deepEqual(
+    retried.messages.map((m) => [m.id, m.attempt, m.idempotencyKey]),
+    [['m1', 3, 'c:r1']],
+  );
+  const traced = Buffer.concat([attemptField(300), CarrierMessage.encode({ traceParent: TRACEPARENT }).finish()]);
+  const both = SubmitRequest.decode(encodeSubmitRequest([frame], traced)).messages[0]!;
+  assert.deepEqual([both.attempt, both.traceParent], [300, TRACEPARENT]);
 });

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CARRIER_GATEWAY_SERVICE_NAME, SubmitResponse, type Ack } from '@anshim/proto';
 import type { CarrierId } from '@anshim/core';
 import { injectGrpcMetadata } from '@anshim/telemetry';
-import { varintSize } from './wire.ts';
+import { varintSize, writeVarint } from './wire.ts';
 import { traceCarrierSubmit } from './telemetry.ts';
 
 /** The carrier stream broke (outage, restart, network): every batch in flight on it is unanswered. */
@@ -43,6 +43,14 @@ export function encodeSubmitRequest(frames: readonly Uint8Array[], trailer?: Uin
       at += extra;
     }
   }
+  return out;
+}
+
+/** CarrierMessage.attempt (field 9, varint) as encoded bytes, to append to a frame. */
+export function attemptField(attempt: number): Buffer {
+  const out = Buffer.allocUnsafe(1 + varintSize(attempt));
+  out[0] = (9 << 3) | 0;
+  writeVarint(out, 1, attempt);
   return out;
 }
 
@@ -121,9 +129,16 @@ export class CarrierLink {
     return this.pending.length;
   }
 
-  /** Sends one batch; resolves with one ack per frame, in order, or rejects with CarrierUnavailableError. */
-  submit(frames: Uint8Array[]): Promise<Ack[]> {
-    return traceCarrierSubmit(this.carrier, this.address, frames.length, (trailer) => this.submitNow(frames, trailer));
+  /**
+   * Sends one batch; resolves with one ack per frame, in order, or rejects with CarrierUnavailableError.
+   * A retry sends the very frames the pool wrote (never decoded or re-encoded): its `attempt`
+   * travels as a field appended to each message, which a protobuf reader takes over the frame's own.
+   */
+  submit(frames: Uint8Array[], attempt = 1): Promise<Ack[]> {
+    const retry = attempt > 1 ? attemptField(attempt) : undefined;
+    return traceCarrierSubmit(this.carrier, this.address, frames.length, (trace) =>
+      this.submitNow(frames, retry && trace ? Buffer.concat([retry, trace]) : (retry ?? trace)),
+    );
   }
 
   private async submitNow(frames: Uint8Array[], trailer: Uint8Array | undefined): Promise<Ack[]> {

@@ -1,14 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AckStatus, CarrierMessage, ResultCode } from '@anshim/proto';
+import { AckStatus, ResultCode } from '@anshim/proto';
 import type { CarrierId } from '@anshim/core';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { CarrierUnavailableError, type CarrierLink } from './carrier-link.ts';
+import type { DispatchOutcome } from './dispatch-outcome.ts';
 import type { PreparedMessage } from './prepare.ts';
-
-export type DispatchOutcome =
-  | { kind: 'accepted'; duplicate: boolean; attempts: number }
-  | { kind: 'rejected'; result: ResultCode; detail: string; attempts: number }
-  | { kind: 'gave-up'; reason: 'carrier-unavailable' | 'throttled' | 'no-route'; attempts: number };
 
 export interface DispatcherOptions {
   maxAttempts: number;
@@ -64,7 +60,11 @@ export class Dispatcher {
       await Promise.all(
         chunks.map(async (chunk) => {
           try {
-            const acks = await link.submit(chunk.map((it) => it.frame));
+            // Every message of a round is on the same attempt: the round's number.
+            const acks = await link.submit(
+              chunk.map((it) => it.frame),
+              round,
+            );
             acks.forEach((ack, i) => {
               const it = chunk[i]!;
               switch (ack.status) {
@@ -103,7 +103,8 @@ export class Dispatcher {
         if (it.attempt >= this.opts.maxAttempts) {
           outcomes[it.index] = { kind: 'gave-up', reason: it.lastReason, attempts: it.attempt };
         } else {
-          todo.push({ ...it, attempt: it.attempt + 1, frame: withAttempt(it.frame, it.attempt + 1) });
+          // The same frame goes again; only the attempt number travels anew (CarrierLink.submit).
+          todo.push({ ...it, attempt: it.attempt + 1 });
         }
       }
       if (todo.length > 0) await this.wait(backoffDelay(round, this.opts.backoff, hint));
@@ -117,11 +118,4 @@ export class Dispatcher {
       await this.opts.onWait?.();
     }
   }
-}
-
-/** Re-encodes a message with its attempt number; only retried messages pay for this. */
-function withAttempt(frame: Uint8Array, attempt: number): Uint8Array {
-  const msg = CarrierMessage.decode(frame);
-  msg.attempt = attempt;
-  return CarrierMessage.encode(msg).finish();
 }

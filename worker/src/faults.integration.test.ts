@@ -117,7 +117,8 @@ describe('worker faults against the real components', () => {
       const worker = inProcessWorker(spec, dataKey);
       await worker.start();
       try {
-        await new Promise((r) => setTimeout(r, 3000));
+        // The outage lasts until the worker has met it, however long the worker takes to get there.
+        await waitFor('the worker to meet the outage', () => skt.ledger.unavailable > unavailableBefore, 60_000);
         skt.setOutage(false);
         await waitFor('all messages accepted', () => carriers.accepted(spec.id) >= total, 150_000);
         assert.equal(carriers.accepted(spec.id), total);

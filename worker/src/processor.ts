@@ -1,6 +1,7 @@
 import { Channel, DeadLetter, DeliveryReport, ResultCode } from '@anshim/proto';
 import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
-import type { Dispatcher, DispatchOutcome } from './dispatcher.ts';
+import type { DispatchOutcome } from './dispatch-outcome.ts';
+import type { Dispatcher } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import type { PreparePool } from './pool.ts';
 import { packFrames, unpackFrames } from './task.ts';

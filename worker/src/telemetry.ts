@@ -21,7 +21,7 @@ import {
   recordedTraceParent,
   spanContextOfTraceParent,
 } from '@anshim/telemetry';
-import type { DispatchOutcome } from './dispatcher.ts';
+import type { DispatchOutcome } from './dispatch-outcome.ts';
 import type { PreparePool } from './pool.ts';
 import type { PreparedMessage } from './prepare.ts';
 import { CAMPAIGN_HEADER, TOPICS } from '@anshim/api';

@@ -100,6 +100,11 @@ export class MessagingWorker {
     });
   }
 
+  /** Entries on the opt-out list this worker follows (tags, never numbers): 0 when it follows none. */
+  get optOutCount(): number {
+    return this.optOuts?.size ?? 0;
+  }
+
   async start(): Promise<void> {
     const c = this.config;
     const credentials = c.tls
