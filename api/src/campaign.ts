@@ -27,20 +27,25 @@ export interface CampaignTopics {
   hold?: string;
 }
 
+/** The campaign's worker Deployment as the operator last scaled it, and why. */
+export interface WorkersStatus {
+  deployment?: string;
+  replicas?: number;
+  lag?: number;
+  reason?: string;
+  /** When lag was last seen above zero: starts the cool-down before scaling to zero. */
+  lastActiveTime?: string;
+  /** When the replica count last changed: the stabilisation window runs from here. */
+  lastScaleTime?: string;
+}
+
 export interface CampaignStatus {
   phase?: Phase;
   observedGeneration?: number;
   conditions?: Condition[];
   counts?: CampaignCounts;
   topics?: CampaignTopics;
-  workers?: {
-    deployment?: string;
-    replicas?: number;
-    lag?: number;
-    reason?: string;
-    lastActiveTime?: string;
-    lastScaleTime?: string;
-  };
+  workers?: WorkersStatus;
   keyId?: string;
   startTime?: string;
   completionTime?: string;

@@ -6,6 +6,7 @@ export * from './korean-bytes.ts';
 export * from './phone.ts';
 export * from './log.ts';
 export * from './carrier-payload.ts';
+export * from './channels.ts';
 export * from './campaign-record.ts';
 export * from './key-store.ts';
 export * from './ad-rules.ts';

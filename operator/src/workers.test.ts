@@ -33,14 +33,20 @@ const fleet: MessagingFleet = {
 };
 
 test("a campaign's workers only learn the carriers it lists as processors", () => {
-  const file = workerFileFor(mc, fleet, 'anshim.campaign.bank.otp.transactional', [Buffer.from('w')], 'kek-1');
+  const file = workerFileFor(
+    mc,
+    fleet,
+    { campaign: 'anshim.campaign.bank.otp.transactional' },
+    [Buffer.from('w')],
+    'kek-1',
+  );
   assert.deepEqual(Object.keys(file.carriers), ['skt', 'kt'], 'kakao is in the fleet but not a processor');
   assert.equal(file.groupId, 'anshim.worker.bank.otp');
   assert.deepEqual(file.campaigns[0]!.wrappedKeys, [Buffer.from('w').toString('base64')]);
 });
 
 test('the worker Deployment runs restricted, with its priority class, and rolls when its configuration changes', () => {
-  const file = workerFileFor(mc, fleet, 't', [], 'kek-1');
+  const file = workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1');
   const d = workerDeploymentFor(mc, fleet, 2, configHash(file));
   const pod = d.spec!.template.spec!;
   assert.equal(d.spec!.replicas, 2);
@@ -48,7 +54,7 @@ test('the worker Deployment runs restricted, with its priority class, and rolls 
   assert.equal(pod.securityContext?.runAsNonRoot, true);
   assert.deepEqual(pod.containers[0]!.securityContext?.capabilities?.drop, ['ALL']);
   assert.equal(d.metadata!.ownerReferences![0]!.uid, 'u-1');
-  const other = configHash(workerFileFor(mc, fleet, 't', [Buffer.from('x')], 'kek-1'));
+  const other = configHash(workerFileFor(mc, fleet, { campaign: 't' }, [Buffer.from('x')], 'kek-1'));
   assert.notEqual(other, configHash(file));
 });
 

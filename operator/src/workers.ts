@@ -12,7 +12,7 @@ import {
   campaignIdOf,
   fleetMetricsPort,
   fleetSecrets,
-  holdTopic,
+  type CampaignTopics,
   type CampaignSpec,
   type MessagingCampaign,
   type MessagingFleet,
@@ -64,7 +64,8 @@ export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
 export function workerFileFor(
   mc: MessagingCampaign,
   fleet: MessagingFleet,
-  topic: string,
+  /** The topics status recorded: the workers consume exactly what the gateway produces to. */
+  topics: CampaignTopics,
   wrappedKeys: Buffer[],
   kekId: string,
 ): WorkerFile {
@@ -77,8 +78,8 @@ export function workerFileFor(
   return {
     brokers: fleet.spec.kafka.brokers,
     groupId: workerGroupId(spec.id),
-    topics: [topic],
-    holdTopics: spec.purpose === 'advertising' ? [holdTopic(spec.id)] : [],
+    topics: [topics.campaign],
+    holdTopics: topics.hold ? [topics.hold] : [],
     optOutKeyFile: `${MOUNTS.optOutKey}/key`,
     carriers,
     carrierKeysFile: `${MOUNTS.carrierKeys}/keys.json`,

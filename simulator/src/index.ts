@@ -18,8 +18,6 @@ export {
 } from './ledger.ts';
 export {
   CARRIER_PROFILES,
-  KAKAO_MAX_CHARS,
-  exceedsTextLimit,
   kakaoMembershipOf,
   mobileOperatorProfile,
   type CarrierProfile,

@@ -1,5 +1,6 @@
 import {
   chooseTextChannel,
+  directCarrierOf,
   EnvelopeError,
   InvalidPhoneError,
   isNightInKorea,
@@ -18,7 +19,7 @@ import {
 } from '@anshim/core';
 import { CampaignRecord, Channel, RecipientPayload } from '@anshim/proto';
 import { encodeCarrierFrame } from './carrier-frame.ts';
-import type { CampaignChannel, CampaignSpec } from './campaign.ts';
+import type { CampaignSpec } from './campaign.ts';
 import { renderTemplate, TemplateVariableError } from './render.ts';
 
 /** Why a record cannot become a message; each reason is final (the record goes to the dead-letter topic). */
@@ -77,13 +78,6 @@ export interface PrepareContext {
   /** The fleet's opt-out list key; advertising fails closed without it. */
   optOutKey?: Uint8Array;
 }
-
-const CHANNEL_CARRIER: Partial<Record<CampaignChannel, CarrierId>> = {
-  ALIMTALK: 'kakao',
-  FRIENDTALK: 'kakao',
-  RCS: 'rcs',
-  PUSH: 'push',
-};
 
 /** Primary attempts and each fallback step get their own idempotency key; retries of one step reuse it. */
 export const idempotencyKeyFor = (campaignId: string, recordId: string, step: number): string =>
@@ -161,7 +155,7 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
   if (requested === undefined) throw new PrepareError('processor-not-allowed', `no fallback step ${step}`);
   let channel: Channel;
   let carrier: CarrierId;
-  const direct = CHANNEL_CARRIER[requested];
+  const direct = requested === 'TEXT' ? undefined : directCarrierOf(Channel[requested]);
   if (direct) {
     channel = Channel[requested as keyof typeof Channel];
     carrier = direct;

@@ -1,4 +1,5 @@
-import { Channel, DeadLetter, DeliveryReport, ResultCode } from '@anshim/proto';
+import { isFallbackResult } from '@anshim/core';
+import { Channel, DeadLetter, DeliveryReport } from '@anshim/proto';
 import type { CampaignDirectory, CampaignSpec } from './campaign.ts';
 import type { DispatchOutcome } from './dispatch-outcome.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -11,17 +12,6 @@ import type { BatchingSink } from './sink.ts';
 import { CAMPAIGN_HEADER, holdTopic, NOT_BEFORE_HEADER, TOPICS } from '@anshim/api';
 import { OPEN_FAILURES } from './decrypt-audit.ts';
 import { recordConsumed, recordDeadLetter, recordDispatch } from './telemetry.ts';
-
-/** Kakao results after which the same logical message is re-sent as SMS/LMS. */
-const FALLBACK_RESULTS = new Set<ResultCode>([
-  ResultCode.NOT_KAKAO_USER,
-  ResultCode.KAKAO_BLOCKED,
-  ResultCode.TEMPLATE_MISMATCH,
-]);
-const KAKAO_CHANNELS = new Set<Channel>([Channel.ALIMTALK, Channel.FRIENDTALK]);
-
-export const isFallbackResult = (channel: Channel, result: ResultCode): boolean =>
-  KAKAO_CHANNELS.has(channel) && FALLBACK_RESULTS.has(result);
 
 /** The channel of fallback step `step` (0 = primary), for reports. */
 export function channelOfStep(campaign: CampaignSpec, step: number): Channel {

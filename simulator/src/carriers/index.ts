@@ -17,6 +17,6 @@ export const CARRIER_PROFILES: Readonly<Record<CarrierId, CarrierProfileFactory>
   push,
 };
 
-export { kakaoMembershipOf, KAKAO_MAX_CHARS, type KakaoMembership } from './kakao.ts';
-export { exceedsTextLimit, mobileOperatorProfile } from './profile.ts';
+export { kakaoMembershipOf, type KakaoMembership } from './kakao.ts';
+export { mobileOperatorProfile } from './profile.ts';
 export type { CarrierProfile, CarrierProfileFactory, KakaoAudience, OpenedMessage, ProfileOptions } from './profile.ts';

@@ -1,12 +1,10 @@
 // Kakao: AlimTalk (registered templates only) and FriendTalk. Some numbers have no
 // KakaoTalk account and some blocked the channel; a seeded hash picks them, so repeat
 // runs (and a fallback test) see the same numbers fail.
+import { CARRIER_CHANNELS, KAKAO_FALLBACK_RESULTS, KAKAO_MAX_CHARS } from '@anshim/core';
 import { Channel, ResultCode } from '@anshim/proto';
 import { hashToUnit } from '../random.ts';
 import type { CarrierProfileFactory, KakaoAudience } from './profile.ts';
-
-/** AlimTalk and FriendTalk bodies are limited in characters (1,000), not bytes. */
-export const KAKAO_MAX_CHARS = 1000;
 
 export type KakaoMembership = 'user' | 'not-user' | 'blocked';
 
@@ -19,8 +17,9 @@ export function kakaoMembershipOf(recipient: string, seed: string, audience: Kak
 
 export const kakao: CarrierProfileFactory = ({ kakaoTemplates, kakaoAudience, seed }) => ({
   id: 'kakao',
-  channels: new Set([Channel.ALIMTALK, Channel.FRIENDTALK]),
-  rejectsAtRequest: new Set([ResultCode.NOT_KAKAO_USER, ResultCode.KAKAO_BLOCKED, ResultCode.TEMPLATE_MISMATCH]),
+  channels: new Set(CARRIER_CHANNELS.kakao),
+  // The results the sender falls back on are the ones Kakao answers in the ack.
+  rejectsAtRequest: KAKAO_FALLBACK_RESULTS,
   screen({ channel, recipient, text, templateCode }) {
     if (channel === Channel.ALIMTALK && !kakaoTemplates.has(templateCode)) return ResultCode.TEMPLATE_MISMATCH;
     const membership = kakaoMembershipOf(recipient, seed, kakaoAudience);

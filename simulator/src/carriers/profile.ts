@@ -1,16 +1,15 @@
 // The small interface every carrier profile implements (one module per carrier, like
 // KEDA's scalers): which channels it carries and which final result it decides at the door.
 import {
+  CARRIER_CHANNELS,
   FAST_MOBILE,
-  LMS_MAX_BYTES,
-  MMS_MAX_BYTES,
-  SMS_MAX_BYTES,
-  carrierByteLength,
+  exceedsTextLimit,
   type CarrierId,
   type MobileNetworkOperator,
   type PortabilityDirectory,
 } from '@anshim/core';
-import { Channel, ResultCode } from '@anshim/proto';
+import type { Channel } from '@anshim/proto';
+import { ResultCode } from '@anshim/proto';
 
 /** A message as the carrier sees it after opening both frames. Lives only for one screen() call. */
 export interface OpenedMessage {
@@ -53,24 +52,11 @@ export interface CarrierProfile {
 
 export type CarrierProfileFactory = (options: ProfileOptions) => CarrierProfile;
 
-const TEXT_LIMITS: Partial<Record<Channel, number>> = {
-  [Channel.SMS]: SMS_MAX_BYTES,
-  [Channel.LMS]: LMS_MAX_BYTES,
-  [Channel.MMS]: MMS_MAX_BYTES,
-};
-
-/** Korean carriers limit SMS/LMS/MMS text by CP949 bytes, not characters. */
-export function exceedsTextLimit(channel: Channel, text: string): boolean {
-  const limit = TEXT_LIMITS[channel];
-  // A string's UTF-16 length bounds its CP949 length from below by half; skip counting short ones.
-  return limit !== undefined && text.length * 2 > limit && carrierByteLength(text) > limit;
-}
-
 /** SKT, KT and LG U+ behave alike: SMS/LMS/MMS, byte limits, numbers served by another operator are ported. */
 export function mobileOperatorProfile(id: MobileNetworkOperator, { portability }: ProfileOptions): CarrierProfile {
   return {
     id,
-    channels: new Set([Channel.SMS, Channel.LMS, Channel.MMS]),
+    channels: new Set(CARRIER_CHANNELS[id]),
     screen({ channel, recipient, text }) {
       if (!FAST_MOBILE.test(recipient)) return ResultCode.NO_SUCH_NUMBER;
       if (portability.operatorOf(recipient) !== id) return ResultCode.NUMBER_PORTED;

@@ -1,22 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type MessagingCampaign } from '@anshim/api';
-import { withCondition } from './reconciler.ts';
-import { planTopic } from './topics.ts';
+import { withCondition } from './step.ts';
+import { campaign } from './test-fixtures.ts';
+import { planTopic } from '../topics.ts';
 
-const mc = (rate: number, priorityClass?: MessagingCampaign['spec']['priorityClass']): MessagingCampaign => ({
-  metadata: { name: 'otp', namespace: 'bank' },
-  spec: {
-    purpose: 'transactional',
-    channel: 'TEXT',
-    template: { body: '인증번호 #{code}' },
-    sender: { name: '안심은행', callbackNumber: '15881234' },
-    processors: ['skt'],
-    audience: { datasetRef: { name: 'otp' } },
-    rateLimit: { messagesPerSecond: rate },
-    priorityClass,
-  },
-});
+const mc = (rate: number, priorityClass?: MessagingCampaign['spec']['priorityClass']): MessagingCampaign =>
+  campaign({
+    metadata: { name: 'otp', namespace: 'bank' },
+    spec: { rateLimit: { messagesPerSecond: rate }, priorityClass },
+  });
 
 test('topic partitions follow the rate, with a floor for transactional and alert traffic and a ceiling', () => {
   assert.equal(planTopic(mc(100), { replicationFactor: 1 }).partitions, 1);

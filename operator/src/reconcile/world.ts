@@ -1,0 +1,29 @@
+// The seam between the reconcile steps and the world: what the reconciler reads (observations)
+// and what it does (actions). cluster-world.ts is the one implementation against the API server
+// and Kafka; unit tests give the reconciler a world of their own.
+import type { CampaignCounts, CampaignStatus, MessagingCampaign, MessagingFleet } from '@anshim/api';
+import type { TopicLag } from '../lag.ts';
+import type { KeyState } from './provision.ts';
+import type { DeploymentState } from './scale.ts';
+import type { Action } from './step.ts';
+
+export interface CampaignWorld {
+  /** The purpose the gateway recorded on the campaign's dataset at ingest, if any yet. */
+  datasetPurpose(mc: MessagingCampaign): Promise<string | undefined>;
+  /** The MessagingFleet the campaign names; undefined when there is none. */
+  fleet(mc: MessagingCampaign): Promise<MessagingFleet | undefined>;
+  /** Partitions by topic, for those of `names` that exist. */
+  topicPartitions(names: string[]): Promise<Map<string, number>>;
+  /** The campaign's data key, created when absent (the key store's ensure is idempotent). */
+  ensureKey(mc: MessagingCampaign): Promise<KeyState>;
+  /** The data key wrapped under the key-encryption keys the workers hold. */
+  wrappedKeys(mc: MessagingCampaign): Promise<Buffer[]>;
+  lag(groupId: string, topic: string): Promise<TopicLag>;
+  deployment(mc: MessagingCampaign): Promise<DeploymentState | undefined>;
+  /** Summed worker progress; `queued` is what the topic says was enqueued. */
+  progress(mc: MessagingCampaign, queued: number): CampaignCounts & { final: number; queued: number };
+  /** Carries out one action. destroy-data answers the name of the destruction record it wrote. */
+  execute(mc: MessagingCampaign, action: Action, status: CampaignStatus): Promise<{ record?: string }>;
+  /** Writes status; answers the object's new resourceVersion. */
+  patchStatus(mc: MessagingCampaign, status: CampaignStatus): Promise<string | undefined>;
+}
