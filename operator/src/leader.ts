@@ -76,6 +76,8 @@ export class LeaderElector {
     };
   }
 
+  private standingBy = false;
+
   start(): void {
     this.startedAt = Date.now();
     const loop = () => {
@@ -107,6 +109,13 @@ export class LeaderElector {
       this.lastAnsweredAt = Date.now();
       if (won) this.lastRenew = now;
       this.busy = { what: 'transition', since: Date.now() };
+      // Said once per standby spell: an operator that waits is visibly waiting, not stuck.
+      if (!won && !this.leading && !this.standingBy)
+        this.log.info(
+          { identity: this.o.identity, lease: this.o.name },
+          'standing by: another instance holds the lease',
+        );
+      this.standingBy = !won;
       if (won && !this.leading) await this.setLeading(true);
       if (!won && this.leading) await this.setLeading(false);
     } catch (err) {

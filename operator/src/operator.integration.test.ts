@@ -307,7 +307,9 @@ describe('the operator process against the real API server and Kafka', { timeout
   test('two operator processes: only the lease holder reconciles; the standby takes over when it stops', async () => {
     const leader = operators.find(alive)!;
     const standby = launch('op-c');
-    await new Promise((r) => setTimeout(r, 4000));
+    await eventually('the second operator stands by', async () =>
+      /standing by/.test(readFileSync(standby.logFile, 'utf8')) ? true : undefined,
+    );
     assert.equal(await leaseHolder(kc, ns), leader.identity);
     kubectl(['apply', '-f', '-'], JSON.stringify(campaignManifest('two')));
     await eventually('the campaign reconciled', async () => ((await getMc('two')).status?.phase ? true : undefined));

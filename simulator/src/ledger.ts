@@ -32,6 +32,8 @@ export interface LedgerSummary {
   /** Acks computed but never written because their stream ended (the sender must retry). */
   acksLost: number;
   reaccepted: number;
+  /** Times a Submit stream stopped reading because its acks were not taken (back-pressure). */
+  readPauses: number;
   pending: number;
   reportsDropped: number;
   byResult: ResultCounts;
@@ -67,6 +69,8 @@ export class CarrierLedger {
   acksLost = 0;
   reaccepted = 0;
   reportsDropped = 0;
+  /** Times a Submit stream stopped reading batches because its acks were not being taken (back-pressure). */
+  readPauses = 0;
   private pendingCount = 0;
   private readonly results = new Uint32Array(RESULT_SLOTS);
   private readonly campaigns = new Map<string, CampaignEntry>();
@@ -159,6 +163,7 @@ export class CarrierLedger {
       unavailable: this.unavailable,
       acksLost: this.acksLost,
       reaccepted: this.reaccepted,
+      readPauses: this.readPauses,
       pending: this.pendingCount,
       reportsDropped: this.reportsDropped,
       byResult: this.byResult(),

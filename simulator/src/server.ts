@@ -345,6 +345,7 @@ class SubmitSession {
     const backlogged = this.blocked || this.outbox.length >= MAX_OUTBOX_BATCHES;
     if (backlogged && !this.paused) {
       this.paused = true;
+      this.desk.ledger.readPauses++;
       this.call.pause();
     } else if (!backlogged && this.paused) {
       this.paused = false;

@@ -82,21 +82,27 @@ test(
     }
     const name = `w-${process.pid}`;
     const events: Array<{ phase: string; size: number }> = [];
+    let sawMod: () => void = () => undefined;
+    let watchFailed: (err: Error) => void = () => undefined;
     const sawModified = new Promise<void>((resolve, reject) => {
-      new k8s.Watch(kc)
-        .watch(
-          `/apis/${group}/v1/namespaces/${namespace}/${plural}`,
-          {},
-          (phase, obj: { spec?: { size?: number } }) => {
-            events.push({ phase, size: obj.spec?.size ?? 0 });
-            if (phase === 'MODIFIED') resolve();
-          },
-          (err: unknown) => (err ? reject(err as Error) : undefined),
-        )
-        .then((ctl) => sawModified.finally(() => ctl.abort()))
-        .catch(reject);
+      sawMod = resolve;
+      watchFailed = reject;
     });
-    await sleep(300); // let the watch open before the first write
+    // watch() answers once the API server has sent the response headers: the watch is open
+    // before the first write, however long that took.
+    const watch = await new k8s.Watch(kc).watch(
+      `/apis/${group}/v1/namespaces/${namespace}/${plural}`,
+      {},
+      (phase, obj: { spec?: { size?: number } }) => {
+        events.push({ phase, size: obj.spec?.size ?? 0 });
+        if (phase === 'MODIFIED') sawMod();
+      },
+      (err: unknown) => (err ? watchFailed(err as Error) : undefined),
+    );
+    void sawModified.then(
+      () => watch.abort(),
+      () => watch.abort(),
+    );
 
     await objects.createNamespacedCustomObject({
       group,
