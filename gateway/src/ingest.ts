@@ -19,7 +19,14 @@ import { IngestError } from './errors.ts';
 import { mapHeaderRow, type HeaderMap, type RecipientField } from './headers.ts';
 import { ByteCounter, checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
 import { RecordBatcher, type RecordProducer } from './producer.ts';
-import { validateRecipient, type RecipientCells, type RecipientPolicy } from './recipient.ts';
+import {
+  admitRecipient,
+  recipientFromJson,
+  validateRecipient,
+  type JsonRecipient,
+  type RecipientCells,
+  type RecipientPolicy,
+} from './recipient.ts';
 import { RecordIds } from './record-ids.ts';
 import { IngestReport, type IngestCounts, type RejectedRow } from './report.ts';
 import { cellText, isBlankRow, type Cell, type SheetRow } from './rows.ts';
@@ -401,12 +408,7 @@ export async function ingestUpload(
 export interface MessageRequest {
   campaignId: string;
   purpose: Purpose;
-  recipient: {
-    phone: string;
-    name?: string;
-    vars?: Record<string, string>;
-    consent?: { advertising?: boolean; night?: boolean; consentedAt?: string };
-  };
+  recipient: JsonRecipient;
   /** The client's id for this request: a retry with the same id becomes the same record (deduped). */
   requestId?: string;
   /** Do not deliver before this time (ms since the epoch). */
@@ -420,10 +422,14 @@ export interface MessageResult {
   to: string;
 }
 
-const textCell = (value: string | undefined): Cell | undefined =>
-  value === undefined ? undefined : { value, kind: 'text' };
-const boolCell = (value: boolean | undefined): Cell | undefined =>
-  value === undefined ? undefined : { value: value ? 'TRUE' : 'FALSE', kind: 'bool' };
+/** Where a refused message's fault is, named as the request's JSON names it. */
+const MESSAGE_FIELDS = {
+  phone: 'phone',
+  name: 'name',
+  advertisingConsent: 'consent.advertising',
+  nightConsent: 'consent.night',
+  consentDate: 'consent.consentedAt',
+} as const;
 
 /** Seals and produces one transactional message (OTP, alert) on the same path as an upload's rows. */
 export async function sendMessage(deps: GatewayDeps, request: MessageRequest): Promise<MessageResult> {
@@ -435,24 +441,11 @@ export async function sendMessage(deps: GatewayDeps, request: MessageRequest): P
   try {
     const campaign = await campaignFor(deps, campaignId, purpose);
     keys = await openKeys(deps, campaignId);
-    const verdict = validateRecipient(
-      {
-        phone: textCell(recipient.phone),
-        name: textCell(recipient.name),
-        advertisingConsent: boolCell(recipient.consent?.advertising),
-        nightConsent: boolCell(recipient.consent?.night),
-        consentDate: textCell(recipient.consent?.consentedAt),
-        vars: Object.entries(recipient.vars ?? {}).map(([k, v]) => [k, textCell(v)]),
-      },
-      {
-        phone: 'phone',
-        name: 'name',
-        advertisingConsent: 'consent.advertising',
-        nightConsent: 'consent.night',
-        consentDate: 'consent.consentedAt',
-      },
-      { advertising: campaign.purpose === 'advertising', mobileOnly: needsMobile(campaign.channel), now: now() },
-    );
+    const verdict = admitRecipient(recipientFromJson(recipient), MESSAGE_FIELDS, {
+      advertising: campaign.purpose === 'advertising',
+      mobileOnly: needsMobile(campaign.channel),
+      now: now(),
+    });
     if (!verdict.ok)
       throw new IngestError(
         'invalid-recipient',

@@ -134,13 +134,19 @@ const DATE_TEXT =
 export function parseConsentDate(cell: Cell | undefined): number | null | undefined {
   const text = cellText(cell);
   if (text === '') return null;
-  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
-  if (compact) return kstDate(Number(compact[1]), Number(compact[2]), Number(compact[3]));
-  if (cell?.kind === 'number') {
+  if (cell?.kind === 'number' && !/^\d{8}$/.test(text)) {
     const serial = Number(text);
     if (!Number.isFinite(serial) || serial < 1 || serial > 2_958_465) return undefined;
     return Math.round((serial - EXCEL_EPOCH_SERIAL) * DAY_MS) - KST_OFFSET_MS;
   }
+  return parseConsentDateText(text);
+}
+
+/** A consent date written out as text (a cell's, or the message API's consentedAt). */
+export function parseConsentDateText(text: string): number | null | undefined {
+  if (text === '') return null;
+  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+  if (compact) return kstDate(Number(compact[1]), Number(compact[2]), Number(compact[3]));
   const m = DATE_TEXT.exec(text);
   if (m)
     return kstDate(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
@@ -180,24 +186,54 @@ const PHONE_REASON: Record<InvalidPhoneError['reason'], RejectionReason> = {
   'not-mobile': 'not-mobile',
 };
 
-export function validateRecipient(
-  cells: RecipientCells,
-  columns: Partial<Record<keyof Omit<RecipientCells, 'vars'>, string>>,
-  policy: RecipientPolicy,
-): AcceptedRecipient | Rejection {
-  const rawPhone = phoneText(cells.phone);
-  const rawName = cellText(cells.name);
-  const masked = (): Pick<Rejection, 'phone' | 'name'> => ({
-    ...(rawPhone ? { phone: maskPhone(rawPhone) } : {}),
-    ...(rawName ? { name: maskName(rawName) } : {}),
-  });
-  const reject = (reason: RejectionReason, column?: string): Rejection => ({
-    ok: false,
-    reason,
-    ...(column ? { column } : {}),
-    ...masked(),
-  });
+/**
+ * One recipient by meaning, however it arrived: a spreadsheet row (recipientFromCells) or the
+ * message API's JSON (its own fields). Consent and date are already read: `undefined` is a value
+ * that was there and meant nothing (a consent word we do not know, a date we cannot read).
+ */
+export interface RecipientFields {
+  phone: string;
+  name: string;
+  advertisingConsent: boolean | undefined;
+  nightConsent: boolean | undefined;
+  /** ms since the epoch; null when none was given; undefined when unreadable. */
+  consentedAt: number | null | undefined;
+  vars: Record<string, string>;
+}
 
+export type RecipientColumns = Partial<Record<keyof Omit<RecipientCells, 'vars'>, string>>;
+
+/** The message API's recipient: typed JSON, read without pretending it was a spreadsheet. */
+export interface JsonRecipient {
+  phone: string;
+  name?: string;
+  vars?: Record<string, string>;
+  consent?: { advertising?: boolean; night?: boolean; consentedAt?: string };
+}
+
+export function recipientFromJson(r: JsonRecipient): RecipientFields {
+  const at = r.consent?.consentedAt;
+  return {
+    phone: r.phone.trim(),
+    name: (r.name ?? '').trim(),
+    // Absent is no, as an empty consent cell is: consent is given, never presumed.
+    advertisingConsent: r.consent?.advertising ?? false,
+    nightConsent: r.consent?.night ?? false,
+    consentedAt: at === undefined ? null : parseConsentDateText(at.trim()),
+    vars: Object.fromEntries(
+      Object.entries(r.vars ?? {})
+        .map(([k, v]) => [k, v.trim()])
+        .filter(([, v]) => v !== ''),
+    ),
+  };
+}
+
+/** A spreadsheet row's cells read as a recipient; refused outright when a cell is computed or broken. */
+export function recipientFromCells(
+  cells: RecipientCells,
+  columns: RecipientColumns,
+  mask: () => Pick<Rejection, 'phone' | 'name'>,
+): RecipientFields | Rejection {
   // Refuse anything a spreadsheet would have computed: we never evaluate, and never trust a cached result.
   const fields: Array<[string | undefined, Cell | undefined]> = [
     [columns.phone, cells.phone],
@@ -207,15 +243,68 @@ export function validateRecipient(
     [columns.consentDate, cells.consentDate],
     ...cells.vars,
   ];
+  const refuse = (reason: RejectionReason, column?: string): Rejection => ({
+    ok: false,
+    reason,
+    ...(column ? { column } : {}),
+    ...mask(),
+  });
   for (const [column, cell] of fields) {
-    if (cell?.kind === 'formula') return reject('formula', column);
-    if (cell?.kind === 'oversize') return reject('cell-too-long', column);
-    if (cell?.kind === 'error') return reject('error-cell', column);
+    if (cell?.kind === 'formula') return refuse('formula', column);
+    if (cell?.kind === 'oversize') return refuse('cell-too-long', column);
+    if (cell?.kind === 'error') return refuse('error-cell', column);
   }
+  const vars: Record<string, string> = {};
+  for (const [name, cell] of cells.vars) {
+    const value = cellText(cell);
+    if (value !== '') vars[name] = value;
+  }
+  return {
+    phone: phoneText(cells.phone),
+    name: cellText(cells.name),
+    advertisingConsent: parseConsent(cells.advertisingConsent),
+    nightConsent: parseConsent(cells.nightConsent),
+    consentedAt: parseConsentDate(cells.consentDate),
+    vars,
+  };
+}
+
+/** A spreadsheet row, validated: recipientFromCells, then the one admission path. */
+export function validateRecipient(
+  cells: RecipientCells,
+  columns: RecipientColumns,
+  policy: RecipientPolicy,
+): AcceptedRecipient | Rejection {
+  const mask = masker(phoneText(cells.phone), cellText(cells.name));
+  const fields = recipientFromCells(cells, columns, mask);
+  return 'ok' in fields ? fields : admitRecipient(fields, columns, policy);
+}
+
+const masker = (rawPhone: string, rawName: string) => (): Pick<Rejection, 'phone' | 'name'> => ({
+  ...(rawPhone ? { phone: maskPhone(rawPhone) } : {}),
+  ...(rawName ? { name: maskName(rawName) } : {}),
+});
+
+/**
+ * The one path every recipient takes to a sealed payload, from an upload or the message API:
+ * a Korean number the channel can reach, and for advertising a dated, prior opt-in (정보통신망법 제50조).
+ */
+export function admitRecipient(
+  r: RecipientFields,
+  columns: RecipientColumns,
+  policy: RecipientPolicy,
+): AcceptedRecipient | Rejection {
+  const mask = masker(r.phone, r.name);
+  const reject = (reason: RejectionReason, column?: string): Rejection => ({
+    ok: false,
+    reason,
+    ...(column ? { column } : {}),
+    ...mask(),
+  });
 
   let national: string;
   try {
-    const phone = normalizeKoreanPhone(rawPhone);
+    const phone = normalizeKoreanPhone(r.phone);
     if (policy.mobileOnly && phone.kind !== 'mobile')
       return reject(phone.kind === 'landline' ? 'landline' : 'not-mobile', columns.phone);
     national = phone.national;
@@ -224,9 +313,7 @@ export function validateRecipient(
     throw err;
   }
 
-  const advertising = parseConsent(cells.advertisingConsent);
-  const night = parseConsent(cells.nightConsent);
-  const consentedAt = parseConsentDate(cells.consentDate);
+  const { advertisingConsent: advertising, nightConsent: night, consentedAt } = r;
   if (policy.advertising) {
     if (advertising === undefined) return reject('invalid-consent', columns.advertisingConsent);
     if (!advertising) return reject('no-advertising-consent', columns.advertisingConsent);
@@ -236,19 +323,13 @@ export function validateRecipient(
   }
   const consentedAtMs = typeof consentedAt === 'number' ? consentedAt : 0;
   const adConsent = advertising === true;
-
-  const vars: Record<string, string> = {};
-  for (const [name, cell] of cells.vars) {
-    const value = cellText(cell);
-    if (value !== '') vars[name] = value;
-  }
   return {
     ok: true,
     national,
     payload: {
       phone: national,
-      name: rawName,
-      vars,
+      name: r.name,
+      vars: r.vars,
       consent: { advertising: adConsent, night: night === true, consentedAtMs },
     },
     consentStale: adConsent && consentedAtMs > 0 && consentedAtMs < twoYearsBefore(policy.now),
