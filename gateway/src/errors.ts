@@ -1,5 +1,6 @@
-// Typed ingest errors: a stable code a client can branch on, an HTTP status, and a message
+// Typed gateway errors: a stable code a client can branch on, an HTTP status, and a message
 // a person can act on. Messages name columns, rows, sizes and limits, never cell values.
+// The codes from 'not-found' on are the HTTP layer's own (http-errors.ts).
 
 export type IngestErrorCode =
   | 'unknown-campaign'
@@ -21,6 +22,14 @@ export type IngestErrorCode =
   | 'missing-consent-column'
   | 'empty-upload'
   | 'invalid-recipient'
+  | 'invalid-phone'
+  | 'not-found'
+  | 'request-too-large'
+  | 'unsupported-media-type'
+  | 'invalid-request'
+  | 'invalid-json'
+  | 'bad-request'
+  | 'internal'
   | 'kafka-unavailable';
 
 const STATUS: Record<IngestErrorCode, number> = {
@@ -43,6 +52,14 @@ const STATUS: Record<IngestErrorCode, number> = {
   'missing-consent-column': 422,
   'empty-upload': 422,
   'invalid-recipient': 422,
+  'invalid-phone': 422,
+  'not-found': 404,
+  'request-too-large': 413,
+  'unsupported-media-type': 415,
+  'invalid-request': 400,
+  'invalid-json': 400,
+  'bad-request': 400,
+  internal: 500,
   'kafka-unavailable': 503,
 };
 

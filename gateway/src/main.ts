@@ -6,10 +6,9 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
-import { InvalidPhoneError, LocalKekProvider, createLogger, optOutRecord } from '@anshim/core';
+import { LocalKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
-import { TOPICS } from '@anshim/api';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
 import { createGatewayServer } from './server.ts';
 
@@ -80,6 +79,7 @@ const app = createGatewayServer({
   campaigns,
   producer,
   logger: log,
+  optOutKey,
   audit: async (event) => {
     if (event.type === 'upload') {
       await (
@@ -99,36 +99,6 @@ const app = createGatewayServer({
     }
   },
 });
-
-// 수신거부: a recipient's opt-out from a sender's 080 line, stored as a keyed tag only.
-app.post<{ Body: { optOutNumber: string; phone: string; optedOut?: boolean } }>(
-  '/v1/optouts',
-  {
-    schema: {
-      body: {
-        type: 'object',
-        required: ['optOutNumber', 'phone'],
-        additionalProperties: false,
-        properties: {
-          optOutNumber: { type: 'string', pattern: '^080-?[0-9]{3}-?[0-9]{4}$' },
-          phone: { type: 'string', minLength: 8, maxLength: 20 },
-          optedOut: { type: 'boolean', default: true },
-        },
-      },
-    },
-  },
-  async (req, reply) => {
-    let record;
-    try {
-      record = optOutRecord(optOutKey, req.body.optOutNumber, req.body.phone, req.body.optedOut ?? true);
-    } catch (err) {
-      if (err instanceof InvalidPhoneError) return reply.code(422).send({ error: 'invalid-phone', reason: err.reason });
-      throw err;
-    }
-    await producer.send({ topic: TOPICS.optOuts, acks: -1, messages: [record] });
-    return reply.code(202).send({ recorded: true, optedOut: req.body.optedOut ?? true });
-  },
-);
 
 const address = await app.listen({ host: values.host, port: Number(values.port) });
 console.log(JSON.stringify({ ready: true, url: address }));

@@ -5,6 +5,8 @@ import type { IngestLimits } from './limits.ts';
 import { createGatewayServer } from './server.ts';
 import { buildCsv, CapturingProducer, memoryKeys, silentLogger } from './test-fixtures.ts';
 
+const OPT_OUT_KEY = Buffer.alloc(32, 7);
+
 async function server(limits: Partial<IngestLimits> = { maxUploadBytes: 10_000 }) {
   const keys = memoryKeys();
   await keys.ensure('shop.weekend');
@@ -14,7 +16,10 @@ async function server(limits: Partial<IngestLimits> = { maxUploadBytes: 10_000 }
     ['shop.weekend', { purpose: 'advertising', priorityClass: 'bulk', phase: 'Sending', topic: 't.weekend' }],
     ['bank.otp', { purpose: 'transactional', priorityClass: 'transactional', phase: 'Sending', topic: 't.otp' }],
   ]);
-  const app = createGatewayServer({ keys, campaigns, producer, logger: silentLogger() }, limits);
+  const app = createGatewayServer(
+    { keys, campaigns, producer, logger: silentLogger(), optOutKey: OPT_OUT_KEY },
+    limits,
+  );
   await app.ready();
   return { app, producer };
 }
@@ -148,5 +153,116 @@ describe('gateway HTTP routes (injected, no network)', () => {
     assert.equal(res.json().error.code, 'invalid-json');
     assert.ok(!res.body.includes('0417'), res.body);
     await app.close();
+  });
+
+  test("every refusal, ours or Fastify's, has the one error shape and a stable code", async () => {
+    const { app, producer } = await server();
+    const json = (url: string, payload: unknown, method: 'POST' | 'GET' = 'POST') =>
+      app.inject({ method, url, payload: payload as Record<string, unknown> });
+    const message = { purpose: 'transactional', recipient: { phone: '01012345678' } };
+    const cases: Array<[string, Promise<{ statusCode: number; body: string; json(): unknown }>, number, string]> = [
+      ['unknown route', json('/v1/nothing', {}), 404, 'not-found'],
+      ['wrong method', json('/v1/campaigns/bank.otp/messages', undefined, 'GET'), 404, 'not-found'],
+      ['unknown campaign', json('/v1/campaigns/no.such/messages', message), 404, 'unknown-campaign'],
+      ['schema', json('/v1/campaigns/bank.otp/messages', { purpose: 'transactional' }), 400, 'invalid-request'],
+      [
+        'body over the JSON limit',
+        json('/v1/campaigns/bank.otp/messages', { ...message, requestId: 'x'.repeat(70 * 1024) }),
+        413,
+        'request-too-large',
+      ],
+      [
+        'media type',
+        app.inject({
+          method: 'POST',
+          url: '/v1/optouts',
+          headers: { 'content-type': 'image/png' },
+          payload: Buffer.from('x'),
+        }),
+        415,
+        'unsupported-media-type',
+      ],
+      [
+        'opt-out of no number',
+        json('/v1/optouts', { optOutNumber: '080-123-4567', phone: 'not-a-phone' }),
+        422,
+        'invalid-phone',
+      ],
+      [
+        'opt-out schema',
+        json('/v1/optouts', { optOutNumber: '010-1234-5678', phone: '01012345678' }),
+        400,
+        'invalid-request',
+      ],
+    ];
+    for (const [what, pending, status, code] of cases) {
+      const res = await pending;
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      const body = res.json() as { error: { code: string; message: string } };
+      assert.deepEqual(Object.keys(body), ['error'], what);
+      assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message'], what);
+      assert.equal(body.error.code, code, what);
+      assert.ok(body.error.message.length > 0, what);
+      assert.ok(
+        !res.body.includes('1234-5678') && !res.body.includes('123-4567'),
+        `${what} echoes a number: ${res.body}`,
+      );
+    }
+    assert.equal(producer.messages.length, 0, 'nothing refused reached Kafka');
+    await app.close();
+  });
+
+  test('an opt-out is recorded as a keyed tag; Kafka down is a 503 that records nothing', async () => {
+    const { app, producer } = await server();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/optouts',
+      payload: { optOutNumber: '080-123-4567', phone: '010-1234-5678' },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    assert.deepEqual(res.json(), { recorded: true, optedOut: true });
+    assert.equal(producer.messages.length, 1);
+    const [record] = producer.messages;
+    assert.equal(record!.topic, 'anshim.optouts');
+    assert.ok(!String(record!.key).includes('12345678'), 'the key is a tag, not the number');
+    producer.failAfter = producer.sends;
+    const down = await app.inject({
+      method: 'POST',
+      url: '/v1/optouts',
+      payload: { optOutNumber: '080-123-4567', phone: '010-1234-5678', optedOut: false },
+    });
+    assert.equal(down.statusCode, 503, down.body);
+    assert.equal(down.json().error.code, 'kafka-unavailable');
+    assert.equal(producer.messages.length, 1);
+    await app.close();
+  });
+
+  test('an unexpected failure is a 500 with a fixed text; a refused message keeps its connection', async () => {
+    const keys = memoryKeys();
+    const campaigns = { get: async () => Promise.reject(new Error('lookup exploded with 010-1234-5678')) };
+    const app = createGatewayServer({ keys, campaigns, producer: new CapturingProducer(), logger: silentLogger() });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/campaigns/bank.otp/messages',
+      payload: { purpose: 'transactional', recipient: { phone: '01012345678' } },
+    });
+    assert.equal(res.statusCode, 500, res.body);
+    assert.equal(res.json().error.code, 'internal');
+    assert.ok(!res.body.includes('exploded') && !res.body.includes('5678'), res.body);
+    await app.close();
+
+    const { app: ok } = await server();
+    const refused = await ok.inject({
+      method: 'POST',
+      url: '/v1/campaigns/bank.otp/messages',
+      payload: { purpose: 'transactional', recipient: { phone: '02-123-4567' } },
+    });
+    assert.equal(refused.statusCode, 422);
+    assert.notEqual(refused.headers.connection, 'close', 'a JSON body was read whole; keep-alive stays');
+    const upload = await uploadTo(ok, 'purpose=informational', CSV);
+    assert.equal(upload.statusCode, 403);
+    assert.equal(upload.headers.connection, 'close', 'an upload refused mid-body closes its connection');
+    assert.equal((await ok.inject({ method: 'POST', url: '/v1/optouts', payload: {} })).statusCode, 400);
+    await ok.close();
   });
 });

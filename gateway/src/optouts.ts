@@ -1,0 +1,46 @@
+// 수신거부: a recipient's opt-out from a sender's 080 line, stored on the opt-out topic as a
+// keyed tag only (HMAC of the 080 number and the phone), so the topic never holds a number.
+import { TOPICS } from '@anshim/api';
+import { InvalidPhoneError, optOutRecord } from '@anshim/core';
+import { IngestError } from './errors.ts';
+import type { RecordProducer } from './producer.ts';
+
+export interface OptOutRequest {
+  /** The sender's 080 opt-out line the recipient called. */
+  optOutNumber: string;
+  phone: string;
+  /** false withdraws an earlier opt-out; true (the default) records one. */
+  optedOut?: boolean;
+}
+
+export interface OptOutResult {
+  recorded: true;
+  optedOut: boolean;
+}
+
+export async function recordOptOut(
+  producer: RecordProducer,
+  key: Uint8Array,
+  req: OptOutRequest,
+): Promise<OptOutResult> {
+  const optedOut = req.optedOut ?? true;
+  let record;
+  try {
+    record = optOutRecord(key, req.optOutNumber, req.phone, optedOut);
+  } catch (err) {
+    // The reason ('not-mobile', 'too-short', …) says what is wrong without repeating the number.
+    if (err instanceof InvalidPhoneError)
+      throw new IngestError('invalid-phone', `the phone is not valid: ${err.reason}`);
+    throw err;
+  }
+  try {
+    await producer.send({ topic: TOPICS.optOuts, acks: -1, messages: [record] });
+  } catch (err) {
+    // kafkajs errors name brokers and topics, never record contents; keep the class only.
+    throw new IngestError(
+      'kafka-unavailable',
+      `Kafka did not acknowledge the opt-out (${err instanceof Error ? err.name : 'error'}); it was not recorded`,
+    );
+  }
+  return { recorded: true, optedOut };
+}
