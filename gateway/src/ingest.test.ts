@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { getDefaultHighWaterMark } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open, recordAad } from '@anshim/core';
@@ -330,8 +331,27 @@ describe('ingestUpload', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     let sends = 0;
-    const slow = { send: async () => (sends++, await gate, []) };
-    const csv = buildCsv([HEADER, ...rowsOf(20_000)]);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slow = {
+      send: async () => {
+        sends++;
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await gate;
+        inFlight--;
+        return [];
+      },
+    };
+    // Sized from the buffers, not assumed to overflow them: between the source and the batcher sit
+    // a handful of streams, each holding up to its high-water mark (64 KiB on Node 24, 16 KiB
+    // before), plus the rows of the batches in flight and the one being filled. The file is four
+    // times that bound, so a reader that ignored the stall would pull far past it.
+    const rowBytes = buildCsv([rowsOf(1)[0]!]).length;
+    const batchRecords = 100;
+    const maxInFlightBatches = 2;
+    const bound = 8 * getDefaultHighWaterMark(false) + (maxInFlightBatches + 1) * batchRecords * rowBytes;
+    const rows = Math.ceil((4 * bound) / rowBytes);
+    const csv = buildCsv([HEADER, ...rowsOf(rows)]);
     let pulled = 0;
     async function* source() {
       for (let at = 0; at < csv.length; at += 1000) {
@@ -342,16 +362,21 @@ describe('ingestUpload', () => {
     const running = ingestUpload(
       { ...deps, producer: slow },
       { campaignId, purpose: 'advertising', source: source() },
-      { batchRecords: 100, maxInFlightBatches: 2 },
+      { batchRecords, maxInFlightBatches },
     );
-    while (sends < 2) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 100)); // a third send, if the bound were broken, would start now
-    assert.equal(sends, 2, 'two batches in flight, no more');
-    // Stream buffers hold a fixed few tens of KiB, whatever the file's size.
-    assert.ok(pulled < csv.length / 5, `pulled ${pulled} of ${csv.length} bytes while Kafka was stalled`);
+    while (sends < 2) await new Promise((r) => setImmediate(r));
+    // The upload is all in memory, so a reader that still pulls makes progress on every turn of the
+    // event loop; turns are counted, not milliseconds, so a slower machine waits as many of them.
+    for (let still = 0, seen = pulled; still < 500 && pulled < csv.length;) {
+      await new Promise((r) => setImmediate(r));
+      still = pulled === seen ? still + 1 : 0;
+      seen = pulled;
+    }
+    assert.ok(pulled <= bound, `pulled ${pulled} of ${csv.length} bytes while Kafka was stalled (bound ${bound})`);
     release();
     const result = await running;
-    assert.equal(result.produced, 20_000);
+    assert.equal(result.produced, rows);
+    assert.equal(maxInFlight, maxInFlightBatches, 'never more batches in flight than the bound');
   });
 
   test('a Kafka failure mid-upload reports what was acknowledged and what was not', async () => {
