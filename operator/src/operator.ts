@@ -172,8 +172,20 @@ export class Operator {
     this.running = { admin, feed, controller, closeAudit: async () => auditStore?.close() };
     // Kafka may be down when we win the lease: keep trying, the controller reports it per campaign.
     await admin.connect().catch((err: Error) => log.warn({ err: err.message }, 'Kafka admin not connected yet'));
-    await ensureDataPlaneTopics(admin).catch((err: Error) => log.warn({ err: err.message }, 'data-plane topics'));
-    await feed.start().catch((err: Error) => log.warn({ err: err.message }, 'progress feed not started'));
+    let topicsEnsured = await ensureDataPlaneTopics(admin).then(
+      () => true,
+      (err: Error) => (log.warn({ err: err.message }, 'data-plane topics not ensured yet'), false),
+    );
+    // The feed (and, if they failed above, the data-plane topics) keep trying in the background;
+    // until the feed has read the progress topic, the reconciler leaves counts and completion alone.
+    void feed.startInBackground(
+      (err) => log.warn({ err: err.message }, 'progress feed not started yet; trying again'),
+      async () => {
+        if (topicsEnsured) return;
+        await ensureDataPlaneTopics(admin);
+        topicsEnsured = true;
+      },
+    );
     await controller.start();
     log.info({ identity }, 'reconciling campaigns');
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@anshim/core';
 import { TOPICS, decodeProgress, parseProgressKey, type CampaignCounts, type CampaignProgress } from '@anshim/api';
@@ -9,6 +10,9 @@ import { TOPICS, decodeProgress, parseProgressKey, type CampaignCounts, type Cam
 export class ProgressFeed {
   private readonly latest = new Map<string, Map<string, CampaignProgress>>();
   private consumer: Consumer | undefined;
+  private stopped = false;
+  /** Per partition, the offset the feed must read up to before its counts are the topic's. */
+  private catchingUp: Map<number, bigint> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -17,14 +21,39 @@ export class ProgressFeed {
     private readonly groupId = 'anshim-operator-progress',
   ) {}
 
+  /**
+   * True once the feed has read the topic as far as it reached when the feed started: until then
+   * its counts are a prefix of the truth (a restarted operator would show counts going back to
+   * zero, so the reconciler leaves counts and completion alone while this is false).
+   */
+  get ready(): boolean {
+    return this.catchingUp !== undefined && this.catchingUp.size === 0;
+  }
+
   async start(): Promise<void> {
+    if (this.stopped) throw new Error('the progress feed is stopped');
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let ends: Array<{ partition: number; high: string; low: string }>;
+    try {
+      ends = await admin.fetchTopicOffsets(TOPICS.progress);
+    } finally {
+      await admin.disconnect();
+    }
+    this.catchingUp = new Map(
+      ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+    );
     const consumer = this.kafka.consumer({ groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 });
     this.consumer = consumer;
     await consumer.connect();
+    // stop() may have run while this connected: leave nothing running behind it.
+    if (this.stopped) return void (await consumer.disconnect());
     await consumer.subscribe({ topic: TOPICS.progress, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ message, partition }) => {
+        const end = this.catchingUp?.get(partition);
+        if (end !== undefined && BigInt(message.offset) + 1n >= end) this.catchingUp!.delete(partition);
         const key = message.key?.toString() ?? '';
         const ref = parseProgressKey(key);
         if (!ref) return;
@@ -50,7 +79,35 @@ export class ProgressFeed {
     });
   }
 
+  /**
+   * Starts the feed without waiting for it (after `prepare`, e.g. creating its topic), trying
+   * again every `retryMs` until it runs or stop() is called: Kafka may be down when the operator starts leading, and the control loop must not
+   * wait for it (it reports Kafka per campaign instead).
+   */
+  startInBackground(
+    onError: (err: Error) => void,
+    prepare: () => Promise<void> = async () => {},
+    retryMs = 2000,
+  ): Promise<void> {
+    return (async () => {
+      while (!this.stopped) {
+        try {
+          await prepare();
+          await this.start();
+          return;
+        } catch (err) {
+          if (this.stopped) return;
+          onError(err as Error);
+          await this.consumer?.disconnect().catch(() => undefined);
+          this.consumer = undefined;
+          await sleep(retryMs);
+        }
+      }
+    })();
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.disconnect();
   }
 

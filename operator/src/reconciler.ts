@@ -1,5 +1,5 @@
 import type { Logger } from '@anshim/core';
-import { campaignIdOf, type CampaignStatus, type MessagingCampaign } from '@anshim/api';
+import { campaignIdOf, type CampaignCounts, type CampaignStatus, type MessagingCampaign } from '@anshim/api';
 import { scalingPolicyOf } from './fleet.ts';
 import type { TopicLag } from './lag.ts';
 import { ClusterWorld, type ClusterWorldDeps } from './reconcile/cluster-world.ts';
@@ -171,8 +171,11 @@ export class CampaignReconciler {
         requeueAfterMs = Math.max(requeueAfterMs, 5_000);
       }
 
-    const counts = this.world.progress(mc, lag?.produced ?? mc.status?.counts?.queued ?? 0);
-    take(advancePhase(mc, { provisioned, lag, counts, status, now: this.now() }));
+    const queued = lag?.produced ?? mc.status?.counts?.queued ?? 0;
+    const observed = this.world.progress(mc, queued);
+    // Progress not read yet: judged as if Kafka had not answered (counts kept, nothing completes).
+    const counts = observed ?? { ...zeroCounts(queued), ...mc.status?.counts, final: 0, queued };
+    take(advancePhase(mc, { provisioned, lag: observed ? lag : undefined, counts, status, now: this.now() }));
 
     const before = mc.status?.phase;
     const ending = take(retention(mc, status, this.now()));
@@ -228,4 +231,8 @@ export class CampaignReconciler {
       new Date(this.now()),
     );
   }
+}
+
+function zeroCounts(queued: number): CampaignCounts {
+  return { queued, sent: 0, delivered: 0, failed: 0, fellBack: 0, failedByResult: {} };
 }

@@ -31,7 +31,7 @@ export interface ClusterWorldDeps {
   kc: k8s.KubeConfig;
   admin: Admin;
   keys: KubernetesKeyStore;
-  progress: Pick<ProgressFeed, 'counts' | 'forget'>;
+  progress: Pick<ProgressFeed, 'counts' | 'forget' | 'ready'>;
   events: Pick<EventRecorder, 'emit'>;
   destruction: DestructionRecorder;
   /** The tamper-evident audit chain every phase change is appended to. */
@@ -119,7 +119,7 @@ export class ClusterWorld implements CampaignWorld {
   }
 
   progress(mc: MessagingCampaign, queued: number) {
-    return this.d.progress.counts(campaignIdOf(mc), queued);
+    return this.d.progress.ready ? this.d.progress.counts(campaignIdOf(mc), queued) : undefined;
   }
 
   async patchStatus(mc: MessagingCampaign, status: CampaignStatus): Promise<string | undefined> {

@@ -20,6 +20,8 @@ class MemoryWorld implements CampaignWorld {
   final = 0;
   deploy: DeploymentState | undefined;
   kafkaDown = false;
+  /** false: the progress feed has not read its topic yet. */
+  progressRead = true;
   readonly done: Action[] = [];
   readonly patches: CampaignStatus[] = [];
 
@@ -33,7 +35,8 @@ class MemoryWorld implements CampaignWorld {
   wrappedKeys = async () => [Buffer.from('wrapped')];
   lag = async () => ({ lag: this.queued - this.final, produced: this.queued, partitions: 2 });
   deployment = async () => this.deploy;
-  progress = (_mc: MessagingCampaign, queued: number) => ({
+  progress = (_mc: MessagingCampaign, queued: number) => (this.progressRead ? this.counts(queued) : undefined);
+  counts = (queued: number) => ({
     queued,
     final: this.final,
     sent: this.final,
@@ -147,4 +150,23 @@ test('retention over: data destroyed, then the status with its record, then the 
   assert.deepEqual(release, { kind: 'set-finalizers', finalizers: [] });
   assert.ok(completed.metadata.finalizers?.includes(FINALIZER), 'the object read is not changed in place');
   assert.deepEqual(result, {});
+});
+
+test('progress not read yet (an operator just started): counts kept, nothing completes until it is', async () => {
+  const world = new MemoryWorld();
+  Object.assign(world, { queued: 3000, final: 3000, progressRead: false });
+  const sending = campaign({
+    status: {
+      phase: 'Sending',
+      counts: { queued: 3000, sent: 2000, delivered: 1990, failed: 10, fellBack: 0, failedByResult: { X: 10 } },
+    },
+  });
+  const first = reconcilerOver(world);
+  await first.reconcile(sending);
+  const kept = world.patches.at(-1);
+  assert.notEqual(kept?.phase, 'Completed', 'no completion judged on a feed that has not caught up');
+  assert.equal(kept?.counts?.delivered ?? sending.status!.counts!.delivered, 1990, 'counts did not go back');
+  world.progressRead = true;
+  await first.reconcile(sending);
+  assert.equal(world.patches.at(-1)?.phase, 'Completed', 'once read, the same world completes');
 });

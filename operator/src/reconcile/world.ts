@@ -20,8 +20,11 @@ export interface CampaignWorld {
   wrappedKeys(mc: MessagingCampaign): Promise<Buffer[]>;
   lag(groupId: string, topic: string): Promise<TopicLag>;
   deployment(mc: MessagingCampaign): Promise<DeploymentState | undefined>;
-  /** Summed worker progress; `queued` is what the topic says was enqueued. */
-  progress(mc: MessagingCampaign, queued: number): CampaignCounts & { final: number; queued: number };
+  /**
+   * Summed worker progress; `queued` is what the topic says was enqueued. Undefined while the
+   * progress feed has not yet read its topic up to where it stood (counts would go backwards).
+   */
+  progress(mc: MessagingCampaign, queued: number): (CampaignCounts & { final: number; queued: number }) | undefined;
   /** Carries out one action. destroy-data answers the name of the destruction record it wrote. */
   execute(mc: MessagingCampaign, action: Action, status: CampaignStatus): Promise<{ record?: string }>;
   /** Writes status; answers the object's new resourceVersion. */
