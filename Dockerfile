@@ -36,6 +36,7 @@ COPY core/package.json core/
 COPY proto/package.json proto/
 COPY api/package.json api/
 COPY keystore/package.json keystore/
+COPY kafka/package.json kafka/
 COPY dev-platform/package.json dev-platform/
 COPY stack/package.json stack/
 COPY simulator/package.json simulator/
@@ -77,6 +78,8 @@ COPY proto/generated proto/generated
 COPY api/src api/src
 # Every process exports its metrics and traces through the same package.
 COPY telemetry/src telemetry/src
+# Kafka clients that outlive deleted topics (operator, worker, gateway and the audit writer).
+COPY kafka/src kafka/src
 
 # ---- the control plane: reconciles MessagingCampaigns, holds the Lease, shreds keys ----
 FROM runtime AS operator

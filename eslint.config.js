@@ -29,7 +29,7 @@ const boundary = (self, { tests }) => ({
     ],
   },
 });
-const LIBRARIES = ['api', 'core', 'proto', 'telemetry', 'compliance', 'keystore'];
+const LIBRARIES = ['api', 'core', 'proto', 'telemetry', 'compliance', 'keystore', 'kafka'];
 const libraryBoundary = (self) => ({
   files: [`${self}/src/**/*.ts`],
   ignores: [`${self}/src/**/*.test.ts`],

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
+import { durableProducer } from '@anshim/kafka';
 import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/keystore';
@@ -60,7 +61,12 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
   logCreator: () => (entry) => log.warn({ kafka: entry.namespace }, entry.log.message),
 });
-const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+// Durable: this producer writes to every campaign's topic, and outlives each of them (a campaign's
+// topics are deleted when it is shredded); see @anshim/kafka for why kafkajs alone would not.
+const producer = durableProducer(
+  () => kafka.producer({ idempotent: true, allowAutoTopicCreation: false }),
+  (_what, err) => log.warn({ err: err.name }, 'a topic this producer used was deleted; producing through a fresh one'),
+);
 await producer.connect();
 const campaigns = new KubernetesCampaignLookup(kc);
 const datasets = new DatasetRecorder(kc, campaigns);

@@ -64,6 +64,12 @@ async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   return values;
 }
 
+/** examples/campaign.yaml, as the API server would take it. */
+const exampleCampaign = (): MessagingCampaign =>
+  JSON.parse(
+    kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
+  ) as MessagingCampaign;
+
 before(async () => {
   installCrds();
   ns = createNamespace('e2e');
@@ -110,9 +116,7 @@ test(
   'kubectl apply → workers run as local processes, send every message exactly once, complete, and the data is shredded',
   { timeout: 240_000 },
   async () => {
-    const example = JSON.parse(
-      kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
-    ) as MessagingCampaign;
+    const example = exampleCampaign();
     const name = 'weekend';
     const campaignId = `${ns}.${name}`;
     kubectl(
@@ -240,5 +244,71 @@ test(
       ...scanFiles(kek.dir, needles), // operator and gateway logs, certificates
     ];
     assert.deepEqual(hits, []);
+  },
+);
+
+test(
+  'one gateway outlives its campaigns: three more shredded (topics deleted), and a fifth still uploads',
+  { timeout: 240_000 },
+  async () => {
+    const example = exampleCampaign();
+    const SIZE = 20;
+    const read = campaignReader(kc, ns);
+    const apply = (name: string) =>
+      kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          ...example,
+          metadata: { name, namespace: ns },
+          spec: {
+            ...example.spec,
+            audience: { datasetRef: { name: `members-${name}` }, size: SIZE },
+            retentionAfterCompletion: '1s',
+          },
+        }),
+      );
+    const upload = async (name: string) => {
+      const rows = [...fakeRecipients(SIZE)].map((r) => `${r.name},${r.phone},강남점,Y,Y`);
+      const csv = Buffer.from(['이름,휴대폰번호,매장,광고수신동의,야간수신동의', ...rows].join('\n'));
+      await eventually(`${name} Provisioning`, async () =>
+        (await read(name)).status?.phase === 'Provisioning' ? true : undefined,
+      );
+      const res = await fetch(`${gateway!.ready.url}/v1/campaigns/${ns}.${name}/uploads?purpose=advertising`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: csv,
+      });
+      return { status: res.status, body: (await res.json()) as { produced?: number; error?: { message: string } } };
+    };
+    // The first test's campaign is already destroyed; three more run side by side to destruction.
+    const names = ['life-1', 'life-2', 'life-3'];
+    names.forEach(apply);
+    for (const name of names) {
+      const { status, body } = await upload(name);
+      assert.equal(status, 200, `${name}: ${JSON.stringify(body)}`);
+      assert.equal(body.produced, SIZE);
+    }
+    for (const name of names)
+      await eventually(
+        `${name} Destroyed`,
+        async () => ((await read(name)).status?.phase === 'Destroyed' ? true : undefined),
+        150_000,
+      );
+    // Four campaigns' topics are gone; the same gateway process takes a new campaign's list.
+    apply('life-5');
+    const { status, body } = await upload('life-5');
+    assert.equal(status, 200, `after four shredded campaigns: ${JSON.stringify(body)}`);
+    assert.equal(body.produced, SIZE);
+    const done = await eventually(
+      'life-5 delivered',
+      async () => {
+        const mc = await read('life-5');
+        return mc.status?.completionTime ? mc : undefined;
+      },
+      150_000,
+    );
+    assert.equal(done.status!.counts!.delivered + done.status!.counts!.failed, SIZE);
+    for (const name of [...names, 'life-5'])
+      assert.equal(carriers.reaccepted(`${ns}.${name}`), 0, `${name}: none twice`);
   },
 );

@@ -1,5 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { durableAdmin } from '@anshim/kafka';
 import { AnomalyMonitor, AuditChain, KafkaAuditStore, ensureAuditTopic, type SigningKeyPair } from '@anshim/compliance';
 import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
 import { campaignRefOf, ensureDataPlaneTopics } from '@anshim/api';
@@ -111,7 +112,12 @@ export class Operator {
   private async lead(): Promise<void> {
     const { kc, log, identity } = this.cfg;
     // The control loop fails fast on Kafka and retries on its own schedule (a condition, not a hang).
-    const admin = this.fastKafka.admin();
+    // Durable: this admin reads the offsets of every campaign's topics, and a topic deleted by
+    // anyone but this admin (an SRE, a second install) would otherwise fail all its later calls.
+    const admin = durableAdmin(
+      () => this.fastKafka.admin(),
+      (_what, err) => log.warn({ err: err.name }, 'a topic the admin client used was deleted; using a fresh one'),
+    );
     const keys = new KubernetesKeyStore(kc, [this.cfg.kek, ...(this.cfg.previousKeks ?? [])]);
     const feed = new ProgressFeed(
       this.kafka,
