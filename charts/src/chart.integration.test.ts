@@ -329,6 +329,16 @@ describe('the anshim Helm chart', () => {
       assert.deepEqual(operatorContainer.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
       assert.deepEqual(operatorContainer.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
 
+      // The gateway listens on the pod's addresses, where its Service and the kubelet's probes reach
+      // it (main.ts defaults to 127.0.0.1 for a developer's machine).
+      const gatewayContainer = templates.get('Deployment/anshim-gateway').spec.containers[0];
+      const envOf = (name: string) => gatewayContainer.env.find((e: Json) => e.name === name)?.value;
+      assert.equal(envOf('ANSHIM_GATEWAY_HOST'), '0.0.0.0', 'the gateway listens on all interfaces in its pod');
+      assert.equal(
+        envOf('ANSHIM_GATEWAY_PORT'),
+        String(gatewayContainer.ports.find((p: Json) => p.name === 'http').containerPort),
+      );
+
       // Pull Secrets: production's registry credentials reach every pod, the workers' too.
       for (const [name, template] of templates)
         assert.deepEqual(
