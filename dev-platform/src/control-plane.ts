@@ -30,6 +30,23 @@ export function kubectl(args: string[], input?: string): string {
   return r.stdout;
 }
 
+/**
+ * Applies examples/campaign.yaml as `namespace/name`, its spec overridden field by field (the
+ * audience, rate, retention a test needs); returns the object as applied.
+ */
+export function applyExampleCampaign(
+  namespace: string,
+  name: string,
+  spec: Partial<MessagingCampaign['spec']> = {},
+): MessagingCampaign {
+  const example = JSON.parse(
+    kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
+  ) as MessagingCampaign;
+  const campaign = { ...example, metadata: { name, namespace }, spec: { ...example.spec, ...spec } };
+  kubectl(['apply', '-f', '-'], JSON.stringify(campaign));
+  return campaign;
+}
+
 export function installCrds(): void {
   for (const crd of CRDS) kubectl(['apply', '--server-side', '--force-conflicts', '-f', crd]);
   kubectl([

@@ -11,7 +11,6 @@ import {
   shredSampleFromCampaignRecord,
   type SignedDestructionCertificate,
 } from '@anshim/compliance';
-import { type MessagingCampaign } from '@anshim/api';
 import {
   campaignReader,
   repoRoot,
@@ -21,6 +20,7 @@ import {
   stackKafka,
   TestCarriers,
   applyCarrierFleet,
+  applyExampleCampaign,
   applyWorkerSecrets,
   createNamespace,
   deleteCampaigns,
@@ -63,12 +63,6 @@ async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   await consumer.disconnect();
   return values;
 }
-
-/** examples/campaign.yaml, as the API server would take it. */
-const exampleCampaign = (): MessagingCampaign =>
-  JSON.parse(
-    kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
-  ) as MessagingCampaign;
 
 before(async () => {
   installCrds();
@@ -116,22 +110,13 @@ test(
   'kubectl apply → workers run as local processes, send every message exactly once, complete, and the data is shredded',
   { timeout: 240_000 },
   async () => {
-    const example = exampleCampaign();
     const name = 'weekend';
     const campaignId = `${ns}.${name}`;
-    kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        ...example,
-        metadata: { name, namespace: ns },
-        spec: {
-          ...example.spec,
-          audience: { datasetRef: { name: 'members' }, size: RECIPIENTS },
-          rateLimit: { messagesPerSecond: 1000 },
-          retentionAfterCompletion: '3s',
-        },
-      }),
-    );
+    applyExampleCampaign(ns, name, {
+      audience: { datasetRef: { name: 'members' }, size: RECIPIENTS },
+      rateLimit: { messagesPerSecond: 1000 },
+      retentionAfterCompletion: '3s',
+    });
     const keys = new KubernetesKeyStore(kc, [kek.provider]);
     const [key] = await eventually('the campaign key', async () => keys.open(campaignId));
     await eventually('Provisioning', async () =>
@@ -251,22 +236,13 @@ test(
   'one gateway outlives its campaigns: three more shredded (topics deleted), and a fifth still uploads',
   { timeout: 240_000 },
   async () => {
-    const example = exampleCampaign();
     const SIZE = 20;
     const read = campaignReader(kc, ns);
     const apply = (name: string) =>
-      kubectl(
-        ['apply', '-f', '-'],
-        JSON.stringify({
-          ...example,
-          metadata: { name, namespace: ns },
-          spec: {
-            ...example.spec,
-            audience: { datasetRef: { name: `members-${name}` }, size: SIZE },
-            retentionAfterCompletion: '1s',
-          },
-        }),
-      );
+      applyExampleCampaign(ns, name, {
+        audience: { datasetRef: { name: `members-${name}` }, size: SIZE },
+        retentionAfterCompletion: '1s',
+      });
     const upload = async (name: string) => {
       const rows = [...fakeRecipients(SIZE)].map((r) => `${r.name},${r.phone},강남점,Y,Y`);
       const csv = Buffer.from(['이름,휴대폰번호,매장,광고수신동의,야간수신동의', ...rows].join('\n'));

@@ -1,9 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
   freePort,
-  repoRoot,
   startPrometheus,
   type PrometheusServer,
   fakeRecipients,
@@ -15,12 +13,12 @@ import {
   eventually,
   installCrds,
   kubeConfig,
+  applyExampleCampaign,
   kubectl,
   startOperator,
   testKek,
   type OperatorProcess,
 } from '@anshim/dev-platform';
-import { type MessagingCampaign } from '@anshim/api';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { workerGroupId } from './workers.ts';
 
@@ -56,21 +54,10 @@ test(
     const name = 'promo';
     const campaignId = `${ns}.${name}`;
     const topic = `anshim.campaign.${ns}.${name}.bulk`;
-    const example = JSON.parse(
-      kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(repoRoot, 'examples/campaign.yaml')]),
-    ) as MessagingCampaign;
-    kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        ...example,
-        metadata: { name, namespace: ns },
-        spec: {
-          ...example.spec,
-          rateLimit: { messagesPerSecond: 2000 },
-          audience: { datasetRef: { name: 'm' }, size: 300 },
-        },
-      }),
-    );
+    applyExampleCampaign(ns, name, {
+      rateLimit: { messagesPerSecond: 2000 },
+      audience: { datasetRef: { name: 'm' }, size: 300 },
+    });
     const series = `{campaign="${campaignId}"}`;
     await prometheus.waitFor(`anshim_campaign_worker_replicas${series} == 0`, undefined, 60_000);
     await prometheus.waitFor(`anshim_campaign_consumer_lag${series} == 0`);
