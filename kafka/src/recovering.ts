@@ -27,7 +27,8 @@ class Replaceable<T extends { connect(): Promise<void>; disconnect(): Promise<vo
   /** Calls still running on each client: a replaced one is disconnected when its last call ends. */
   private readonly inFlight = new Map<T, number>();
   private readonly retired = new Set<T>();
-  private readonly closing: Promise<void>[] = [];
+  /** Disconnects under way, each removed when it ends (a process may replace clients for months). */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly make: () => T,
@@ -49,7 +50,7 @@ class Replaceable<T extends { connect(): Promise<void>; disconnect(): Promise<vo
   async disconnect(): Promise<void> {
     this.connected = false;
     await this.replacing?.catch(() => undefined);
-    await Promise.all(this.closing);
+    await Promise.all([...this.closing]);
     await this.current.disconnect();
   }
 
@@ -98,7 +99,11 @@ class Replaceable<T extends { connect(): Promise<void>; disconnect(): Promise<vo
   }
 
   private close(client: T): void {
-    this.closing.push(client.disconnect().catch(() => undefined));
+    const closed: Promise<void> = client
+      .disconnect()
+      .catch(() => undefined)
+      .finally(() => this.closing.delete(closed));
+    this.closing.add(closed);
   }
 }
 

@@ -173,8 +173,8 @@ export class CampaignReconciler {
 
     const queued = lag?.produced ?? mc.status?.counts?.queued ?? 0;
     const observed = this.world.progress(mc, queued);
-    // Progress not read yet: judged as if Kafka had not answered (counts kept, nothing completes).
-    const counts = observed ?? { ...zeroCounts(queued), ...mc.status?.counts, final: 0, queued };
+    // Progress not read yet: judged as if Kafka had not answered (no counts written, nothing completes).
+    const counts = observed ?? { ...zeroCounts(queued), final: 0 };
     take(advancePhase(mc, { provisioned, lag: observed ? lag : undefined, counts, status, now: this.now() }));
 
     const before = mc.status?.phase;
