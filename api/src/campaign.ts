@@ -63,6 +63,8 @@ export interface CampaignSpecFields {
   schedule?: { startAt?: string; notAfter?: string };
   rateLimit: { messagesPerSecond: number };
   priorityClass?: PriorityClass;
+  /** The single-message API may add recipients (default: transactional and alert classes only; never advertising). */
+  acceptMessages?: boolean;
   fleet?: string;
   retentionAfterCompletion?: string;
 }

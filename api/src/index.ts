@@ -7,3 +7,4 @@ export * from './fleet.ts';
 export * from './topics.ts';
 export * from './worker-file.ts';
 export * from './progress.ts';
+export * from './access.ts';

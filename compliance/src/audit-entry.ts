@@ -10,7 +10,21 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** What the platform records, and the details each action carries (counts and ids, never content). */
 export type AuditDetailsByAction = {
   /** A recipient spreadsheet accepted and sealed by the gateway. `sender` is the sending organisation. */
-  upload: { sender: string; rows: number; bytes: number; uploadId?: string };
+  upload: {
+    sender: string;
+    rows: number;
+    bytes: number;
+    uploadId?: string;
+    outcome?: 'completed' | 'failed';
+    errorCode?: string;
+    produced?: number;
+  };
+  /** One message through the gateway's single-message API. */
+  message: { sender: string; outcome: 'completed' | 'failed'; errorCode?: string; produced: number };
+  /** A number put on a sender's opt-out list (subject: the 080 line); `tag` is the list record's key, never the number. */
+  'opt-out': { outcome: 'completed' | 'failed'; errorCode?: string; tag?: string };
+  /** A number taken off a sender's opt-out list again (re-subscribed), by a caller holding that stricter grant. */
+  'opt-in': { outcome: 'completed' | 'failed'; errorCode?: string; tag?: string };
   /** A MessagingCampaign phase change. */
   'campaign-transition': { from: string; to: string; reason?: string };
   /** A worker opened a batch of sealed recipients: how many opened, how many failed to. */
@@ -28,6 +42,9 @@ export type AuditDetailsByAction = {
 export type AuditAction = keyof AuditDetailsByAction;
 export const AUDIT_ACTIONS = [
   'upload',
+  'message',
+  'opt-out',
+  'opt-in',
   'campaign-transition',
   'decrypt-batch',
   'key-destroyed',

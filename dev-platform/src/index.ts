@@ -7,3 +7,4 @@ export * from './control-plane.ts';
 export * from './local-runner.ts';
 export * from './processes.ts';
 export * from './platform.ts';
+export * from './callers.ts';

@@ -11,6 +11,7 @@ import { carrierKeyFromFleetSecret, createLogger, type CarrierId } from '@anshim
 import { LocalRunner } from './local-runner.ts';
 import { GROUP, VERSION } from '@anshim/api';
 import { LocalCa, repoRoot, requireStack } from '@anshim/stack';
+import { serviceAccountToken } from './callers.ts';
 import { startProcess, stopProcess, type Started } from './processes.ts';
 
 export interface LocalPlatformOptions {
@@ -29,6 +30,10 @@ export interface LocalPlatform {
   dir: string;
   kc: k8s.KubeConfig;
   gatewayUrl: string;
+  /** A bearer token of the namespace's sending system (ServiceAccount `sender`, role anshim-sender). */
+  senderToken: string;
+  /** A bearer token of the 080 provider (ServiceAccount `optout-line`, anshim-optout-recorder cluster-wide). */
+  optOutToken: string;
   simulatorsAdminPort: number;
   /** The operator's /healthz and /readyz. */
   operatorHealthUrl: string;
@@ -189,11 +194,19 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       { cwd: repoRoot, logFile: join(dir, 'gateway.log') },
     );
     started.push(gw);
+    // Callers as a platform team would make them: ServiceAccounts bound to the gateway's roles.
+    const senderToken = await serviceAccountToken(kc, ns, 'sender', { role: 'anshim-sender' });
+    const optOutToken = await serviceAccountToken(kc, ns, 'optout-line', {
+      role: 'anshim-optout-recorder',
+      clusterWide: true,
+    });
     return {
       namespace: ns,
       dir,
       kc,
       gatewayUrl: gw.ready.url,
+      senderToken,
+      optOutToken,
       simulatorsAdminPort: sims.ready.admin.port,
       operatorHealthUrl: operator.ready.health,
       workerMetricsTargets: runner.metricsTargetsFile(),

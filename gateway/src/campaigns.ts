@@ -14,7 +14,19 @@ export interface CampaignInfo {
   topic: string;
   /** spec.channel; every channel but PUSH reaches a handset, so landlines are refused for them. */
   channel?: CampaignChannel;
+  /** spec.acceptMessages, when the campaign says it. */
+  acceptMessages?: boolean;
 }
+
+/**
+ * Whether POST /messages may add a recipient: an open single-message route on a bulk campaign is
+ * an SMS-pumping door from the sender's registered callback number, so only OTP and alert
+ * traffic takes them unless the campaign says so; an advertising campaign never does, because
+ * the caller of a single message cannot assert the recipient's prior consent.
+ */
+export const acceptsMessages = (c: Pick<CampaignInfo, 'purpose' | 'priorityClass' | 'acceptMessages'>): boolean =>
+  c.purpose !== 'advertising' &&
+  (c.acceptMessages ?? (c.priorityClass === 'transactional' || c.priorityClass === 'alert'));
 
 export interface CampaignLookup {
   /** `campaignId` is `<namespace>.<name>`; undefined when there is no such campaign. */

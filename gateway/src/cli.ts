@@ -2,7 +2,7 @@
 // anshim-gateway: upload a recipient spreadsheet to the gateway (streamed, with a progress
 // bar) and print its answer; send one transactional message. Recipient data never goes on
 // the command line (shell history, process list): files and stdin only.
-import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { extname } from 'node:path';
@@ -15,6 +15,8 @@ import { PURPOSES } from '@anshim/api';
 import type { UploadResult } from './ingest.ts';
 
 const DEFAULT_SERVER = process.env.ANSHIM_GATEWAY_URL ?? 'http://127.0.0.1:8080';
+const TOKEN_HELP =
+  'a file holding your ServiceAccount token (env ANSHIM_TOKEN_FILE or ANSHIM_TOKEN; in a pod, its own token)';
 
 const MEDIA_TYPES: Record<string, string> = {
   '.csv': 'text/csv',
@@ -37,9 +39,21 @@ async function readAnswer(res: IncomingMessage): Promise<Answer> {
   }
 }
 
-function post(url: URL, headers: Record<string, string | number>): ReturnType<typeof httpRequest> {
+const POD_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * The bearer token: from --token-file, ANSHIM_TOKEN_FILE, ANSHIM_TOKEN, or the pod's own
+ * ServiceAccount token, in that order. Never an argument: the process list shows arguments.
+ */
+function bearer(tokenFile: string | undefined): Record<string, string> {
+  const file = tokenFile ?? process.env.ANSHIM_TOKEN_FILE ?? (existsSync(POD_TOKEN) ? POD_TOKEN : undefined);
+  const token = file ? readFileSync(file, 'utf8').trim() : process.env.ANSHIM_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+function post(url: URL, headers: Record<string, string | number>, tokenFile?: string): ReturnType<typeof httpRequest> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return send(url, { method: 'POST', headers });
+  return send(url, { method: 'POST', headers: { ...headers, ...bearer(tokenFile) } });
 }
 
 class Progress extends Transform {
@@ -90,7 +104,15 @@ function printError(answer: Answer): void {
 
 async function upload(
   file: string,
-  opts: { campaign: string; purpose: string; sheet?: string; server: string; json?: boolean; progress: boolean },
+  opts: {
+    campaign: string;
+    purpose: string;
+    sheet?: string;
+    server: string;
+    json?: boolean;
+    progress: boolean;
+    tokenFile?: string;
+  },
 ): Promise<number> {
   const size = statSync(file).size;
   const type = MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
@@ -103,7 +125,7 @@ async function upload(
       : undefined;
   bar?.start(size, 0);
   let sent = 0;
-  const req = post(url, { 'content-type': type, 'content-length': size });
+  const req = post(url, { 'content-type': type, 'content-length': size }, opts.tokenFile);
   const answered = new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);
@@ -130,6 +152,7 @@ async function send(opts: {
   requestId?: string;
   file?: string;
   server: string;
+  tokenFile?: string;
 }): Promise<number> {
   const recipient = JSON.parse(readFileSync(opts.file ?? 0, 'utf8')) as unknown;
   const body = JSON.stringify({
@@ -138,7 +161,11 @@ async function send(opts: {
     ...(opts.requestId ? { requestId: opts.requestId } : {}),
   });
   const url = new URL(`/v1/campaigns/${encodeURIComponent(opts.campaign)}/messages`, opts.server);
-  const req = post(url, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  const req = post(
+    url,
+    { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    opts.tokenFile,
+  );
   const answered = new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);
@@ -167,6 +194,7 @@ export function program(): Command {
     .addOption(purpose())
     .option('--sheet <name>', 'xlsx: the sheet to read (default: the first visible one)')
     .option('--server <url>', 'gateway URL (env ANSHIM_GATEWAY_URL)', DEFAULT_SERVER)
+    .option('--token-file <path>', TOKEN_HELP)
     .option('--json', 'print the gateway answer as JSON')
     .option('--no-progress', 'no progress bar')
     .action(async (file: string, opts) => {
@@ -182,6 +210,7 @@ export function program(): Command {
     .option('--request-id <id>', 'your id for this request: a retry with the same id is not sent twice')
     .option('--file <path>', 'the recipient JSON (default: stdin)')
     .option('--server <url>', 'gateway URL (env ANSHIM_GATEWAY_URL)', DEFAULT_SERVER)
+    .option('--token-file <path>', TOKEN_HELP)
     .action(async (opts) => {
       process.exitCode = await send(opts);
     });

@@ -30,7 +30,11 @@ export type IngestErrorCode =
   | 'invalid-json'
   | 'bad-request'
   | 'internal'
-  | 'kafka-unavailable';
+  | 'kafka-unavailable'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'auth-unavailable'
+  | 'messages-not-accepted';
 
 const STATUS: Record<IngestErrorCode, number> = {
   'unknown-campaign': 404,
@@ -61,6 +65,10 @@ const STATUS: Record<IngestErrorCode, number> = {
   'bad-request': 400,
   internal: 500,
   'kafka-unavailable': 503,
+  unauthenticated: 401,
+  forbidden: 403,
+  'auth-unavailable': 503,
+  'messages-not-accepted': 403,
 };
 
 export class IngestError extends Error {

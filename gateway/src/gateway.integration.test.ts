@@ -11,14 +11,26 @@ import iconv from 'iconv-lite';
 import type { Producer } from 'kafkajs';
 import { createLogger, open, recordAad, type DataKey } from '@anshim/core';
 import { CampaignRecord, RecipientPayload, type RecipientPayload as Payload } from '@anshim/proto';
-import { requireStack, createCampaignTopic, scanFiles, stackKafka, withAdmin } from '@anshim/dev-platform';
+import {
+  requireStack,
+  createCampaignTopic,
+  kubeConfig,
+  kubectl,
+  scanFiles,
+  serviceAccountToken,
+  stackKafka,
+  withAdmin,
+} from '@anshim/dev-platform';
 import { campaignTopic } from '@anshim/api';
 // The worker's integration harness (real topics, canary scan); not part of its public exports.
 import { StaticCampaignLookup, type CampaignInfo } from './campaigns.ts';
+import { KubernetesAccessControl } from './kubernetes-access.ts';
 import { createGatewayServer, type GatewayServer } from './server.ts';
 import { buildCsv, buildXlsx, memoryKeys, type FixtureCell } from './test-fixtures.ts';
 
 const RUN = Date.now().toString(36);
+/** The sending system's ServiceAccount token (TokenRequest), set before the tests; every request carries it. */
+let token = '';
 const CANARY = { national: '01099990417', spelled: '010-9999-0417', name: '카나리아' };
 const HEADER = ['이름', '휴대폰번호', '광고수신동의', '야간수신동의', '동의일자', '매장'];
 const NAMES = ['김민준', '이서연', '박지호', '최수아', '정예준', '강하은'];
@@ -53,18 +65,22 @@ function post(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request(url, { method: 'POST', headers }, async (res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      answered = true;
-      const text = Buffer.concat(chunks).toString('utf8');
-      try {
-        resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
-      } catch {
-        reject(new Error(`not JSON (${res.statusCode}): ${text.slice(0, 200)}`));
-      }
-      req.destroy();
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, ...headers } },
+      async (res) => {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        answered = true;
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+        } catch {
+          reject(new Error(`not JSON (${res.statusCode}): ${text.slice(0, 200)}`));
+        }
+        req.destroy();
+      },
+    );
     req.on('error', (err) => {
       if (!answered) setTimeout(() => !answered && reject(err), 2000);
     });
@@ -148,7 +164,18 @@ describe('gateway against the real Kafka, over 127.0.0.1', () => {
   before(async () => {
     producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const deps = { keys, campaigns, producer, logger: createLogger('gateway', { destination: logFile }), spillDir };
+    // A real caller: a ServiceAccount in the campaigns' namespace, bound to the sender role.
+    kubectl(['create', 'namespace', `it-${RUN}`]);
+    const kc = kubeConfig();
+    token = await serviceAccountToken(kc, `it-${RUN}`, 'sender', { role: 'anshim-sender' });
+    const deps = {
+      keys,
+      campaigns,
+      producer,
+      logger: createLogger('gateway', { destination: logFile }),
+      spillDir,
+      access: new KubernetesAccessControl(kc),
+    };
     app = createGatewayServer(deps);
     small = createGatewayServer(deps, { maxUploadBytes: 64 * 1024, batchRecords: 100 });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -309,6 +336,59 @@ describe('gateway against the real Kafka, over 127.0.0.1', () => {
     },
   );
 
+  test('callers as the API server knows them: no token, a bad one, another namespace, no verb: refused; the right one sends', async () => {
+    const { id, topic } = await campaign('access');
+    const kc = kubeConfig();
+    kubectl(['create', 'namespace', `it-${RUN}-other`]);
+    const other = await serviceAccountToken(kc, `it-${RUN}-other`, 'sender', { role: 'anshim-sender' });
+    const roleless = await serviceAccountToken(kc, `it-${RUN}`, 'reader');
+    const optOuts = await serviceAccountToken(kc, `it-${RUN}`, 'optouts', {
+      role: 'anshim-optout-recorder',
+      clusterWide: true,
+    });
+    const csv = buildCsv([HEADER, csvRow(30_000)]);
+    const as = (t: string | undefined, campaignId = id) =>
+      post(`${base}/v1/campaigns/${campaignId}/uploads?purpose=advertising`, csv, {
+        'content-type': 'text/csv',
+        authorization: t === undefined ? '' : `Bearer ${t}`,
+      });
+    const answers = {
+      'no token': await as(undefined),
+      'a bad token': await as(`${token.slice(0, -8)}AAAAAAAA`),
+      'another namespace': await as(other),
+      'another namespace, unknown campaign': await as(other, `it-${RUN}.nosuch`),
+      'no verb': await as(roleless),
+      'the 080 provider': await as(optOuts),
+      'the sender': await as(token),
+    };
+    for (const [what, a] of Object.entries(answers))
+      console.log(
+        `${what.padEnd(36)} ${a.status} ${JSON.stringify(a.json.error ?? { accepted: a.json.counts?.accepted })}`,
+      );
+    assert.deepEqual(
+      Object.values(answers).map((a) => [a.status, a.json.error?.code]),
+      [
+        [401, 'unauthenticated'],
+        [401, 'unauthenticated'],
+        [403, 'forbidden'],
+        [403, 'forbidden'],
+        [403, 'forbidden'],
+        [403, 'forbidden'],
+        [200, undefined],
+      ],
+    );
+    assert.deepEqual(
+      answers['another namespace, unknown campaign'].json,
+      answers['another namespace'].json,
+      'an unknown campaign and a forbidden one answer alike',
+    );
+    assert.match(
+      answers['no verb'].json.error.message,
+      new RegExp(`system:serviceaccount:it-${RUN}:reader may not create messagingcampaigns/uploads`),
+    );
+    assert.equal(await topicCount(topic), 1, 'only the sender’s upload reached Kafka');
+  });
+
   test('the CLI streams a file to the gateway and prints its answer', { timeout: 60_000 }, async () => {
     const { id, topic } = await campaign('cli');
     const file = join(tmp, 'recipients.csv');
@@ -320,8 +400,12 @@ describe('gateway against the real Kafka, over 127.0.0.1', () => {
     // Asynchronously: the server answering it runs in this process.
     const runCli = (args: string[]) =>
       new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' }, (err, stdout, stderr) =>
-          resolve({ status: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', cli, ...args],
+          { encoding: 'utf8', env: { ...process.env, ANSHIM_TOKEN: token } },
+          (err, stdout, stderr) =>
+            resolve({ status: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
         ),
       );
     const run = await runCli([

@@ -45,6 +45,8 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const typed = err instanceof IngestError ? err : foreignError(err as FastifyError);
   if (typed.status >= 500 && !(err instanceof IngestError))
     reply.log.error({ errorClass: (err as Error)?.name, code: (err as FastifyError)?.code }, 'request failed');
+  // RFC 6750: a 401 names the scheme it wants.
+  if (typed.status === 401) reply.header('www-authenticate', 'Bearer realm="anshim-gateway"');
   return reply.code(typed.status).send(errorBody(typed));
 }
 

@@ -13,12 +13,14 @@ export const UPLOAD_MEDIA_TYPES = [
   'application/octet-stream',
 ];
 
+/** <namespace>.<name>: Kubernetes names, lower case. */
+export const CAMPAIGN_ID_PATTERN = '^[a-z0-9][-a-z0-9.]*[a-z0-9]$';
+
 export const campaignParams = {
   type: 'object',
   required: ['campaignId'],
   properties: {
-    // <namespace>.<name>: Kubernetes names, lower case.
-    campaignId: { type: 'string', minLength: 3, maxLength: 317, pattern: '^[a-z0-9][-a-z0-9.]*[a-z0-9]$' },
+    campaignId: { type: 'string', minLength: 3, maxLength: 317, pattern: CAMPAIGN_ID_PATTERN },
   },
 } as const;
 

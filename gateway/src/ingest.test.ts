@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { open, recordAad } from '@anshim/core';
 import { CampaignRecord, Priority, RecipientPayload } from '@anshim/proto';
 import type { CampaignInfo } from './campaigns.ts';
-import { StaticCampaignLookup } from './campaigns.ts';
+import { StaticCampaignLookup, acceptsMessages } from './campaigns.ts';
 import { ingestUpload, sendMessage, UploadFailedError, type AuditEvent, type GatewayDeps } from './ingest.ts';
 import type { IngestLimits } from './limits.ts';
 import {
@@ -20,6 +20,7 @@ import {
   type FixtureCell,
 } from './test-fixtures.ts';
 
+const ACTOR = 'system:serviceaccount:shop:sender';
 const HEADER = ['이름', '휴대폰번호', '광고수신동의', '야간수신동의', '동의일자', '매장'];
 const phoneOf = (i: number): string =>
   `010-${String(2000 + Math.floor(i / 10000)).padStart(4, '0')}-${String(i % 10000).padStart(4, '0')}`;
@@ -61,6 +62,7 @@ async function setup(info: Partial<CampaignInfo> = {}, campaignId = 'shop.weeken
       deps,
       {
         campaignId,
+        actor: ACTOR,
         purpose: opts.purpose ?? campaign.purpose,
         source: chunked(data),
         ...(opts.sheet ? { sheet: opts.sheet } : {}),
@@ -103,6 +105,7 @@ describe('ingestUpload', () => {
       assert.equal(payload.vars['매장'], '강남점');
     }
     assert.equal(audits.length, 1);
+    assert.equal(audits[0]?.actor, ACTOR, 'the audit event names the caller');
     assert.deepEqual(
       { outcome: audits[0]?.outcome, produced: audits[0]?.produced, accepted: audits[0]?.counts?.accepted },
       { outcome: 'completed', produced: 3, accepted: 3 },
@@ -217,7 +220,7 @@ describe('ingestUpload', () => {
     const mismatch = await refused(upload(csv, { purpose: 'informational' }), 'purpose-mismatch');
     assert.match(mismatch.message, /collected for informational use and campaign shop\.weekend is advertising/);
     await refused(
-      ingestUpload(deps, { campaignId: 'shop.nope', purpose: 'advertising', source: chunked(csv) }),
+      ingestUpload(deps, { campaignId: 'shop.nope', actor: ACTOR, purpose: 'advertising', source: chunked(csv) }),
       'unknown-campaign',
     );
     const closed = await setup({ phase: 'Completed' });
@@ -228,7 +231,7 @@ describe('ingestUpload', () => {
     const unprovisioned = await setup({}, 'shop.fresh');
     const fresh = { ...unprovisioned.deps, keys: memoryKeys() };
     await refused(
-      ingestUpload(fresh, { campaignId: 'shop.fresh', purpose: 'advertising', source: chunked(csv) }),
+      ingestUpload(fresh, { campaignId: 'shop.fresh', actor: ACTOR, purpose: 'advertising', source: chunked(csv) }),
       'campaign-key-missing',
     );
     assert.equal(producer.messages.length, 0);
@@ -287,7 +290,13 @@ describe('ingestUpload', () => {
     await refused(upload(big, { limits: { maxRows: 100 } }), 'too-many-rows');
     producer.messages.length = 0;
     await refused(
-      ingestUpload(deps, { campaignId, purpose: 'advertising', source: chunked(big), declaredBytes: 2 * 1024 ** 3 }),
+      ingestUpload(deps, {
+        campaignId,
+        actor: ACTOR,
+        purpose: 'advertising',
+        source: chunked(big),
+        declaredBytes: 2 * 1024 ** 3,
+      }),
       'upload-too-large',
     );
     assert.equal(producer.messages.length, 0, 'refused by Content-Length before a byte is read');
@@ -361,7 +370,7 @@ describe('ingestUpload', () => {
     }
     const running = ingestUpload(
       { ...deps, producer: slow },
-      { campaignId, purpose: 'advertising', source: source() },
+      { campaignId, actor: ACTOR, purpose: 'advertising', source: source() },
       { batchRecords, maxInFlightBatches },
     );
     while (sends < 2) await new Promise((r) => setImmediate(r));
@@ -401,6 +410,7 @@ describe('sendMessage', () => {
     );
     const request = {
       campaignId,
+      actor: ACTOR,
       purpose: 'transactional' as const,
       recipient: { phone: '010-1234-5678', name: '김철수', vars: { code: '123456' } },
       requestId: 'otp-42',
@@ -419,18 +429,11 @@ describe('sendMessage', () => {
   });
 
   test('an invalid recipient or a purpose mismatch is refused with its reason', async () => {
-    const { deps, campaignId, producer } = await setup();
-    const base = { campaignId, purpose: 'advertising' as const };
-    await assert.rejects(
-      sendMessage(deps, { ...base, recipient: { phone: '02-123-4567', consent: { advertising: true } } }),
-      {
-        code: 'invalid-recipient',
-        message: 'the recipient was refused: landline (phone)',
-      },
-    );
-    await assert.rejects(sendMessage(deps, { ...base, recipient: { phone: '010-1234-5678' } }), {
+    const { deps, campaignId, producer } = await setup({ purpose: 'informational', acceptMessages: true });
+    const base = { campaignId, actor: ACTOR, purpose: 'informational' as const };
+    await assert.rejects(sendMessage(deps, { ...base, recipient: { phone: '02-123-4567' } }), {
       code: 'invalid-recipient',
-      message: 'the recipient was refused: no-advertising-consent (consent.advertising)',
+      message: 'the recipient was refused: landline (phone)',
     });
     await assert.rejects(
       sendMessage(deps, { ...base, purpose: 'transactional', recipient: { phone: '010-1234-5678' } }),
@@ -439,6 +442,48 @@ describe('sendMessage', () => {
       },
     );
     assert.equal(producer.messages.length, 0);
+  });
+
+  test('only transactional and alert campaigns take single messages, unless one says so; advertising never', async () => {
+    const advertising = await setup({ purpose: 'advertising', acceptMessages: true });
+    await assert.rejects(
+      sendMessage(advertising.deps, {
+        campaignId: advertising.campaignId,
+        actor: ACTOR,
+        purpose: 'advertising',
+        recipient: { phone: '010-1234-5678', consent: { advertising: true } },
+      }),
+      { code: 'messages-not-accepted', status: 403, message: /advertising: its recipients come from an uploaded/ },
+    );
+    const bulk = await setup({ purpose: 'informational', priorityClass: 'bulk' }, 'shop.notice');
+    await assert.rejects(
+      sendMessage(bulk.deps, {
+        campaignId: bulk.campaignId,
+        actor: ACTOR,
+        purpose: 'informational',
+        recipient: { phone: '010-1234-5678' },
+      }),
+      { code: 'messages-not-accepted', message: /\(bulk\) does not take single messages/ },
+    );
+    assert.equal(advertising.producer.messages.length + bulk.producer.messages.length, 0);
+    assert.deepEqual(
+      [advertising.audits.length, advertising.audits[0]?.actor, advertising.audits[0]?.errorCode],
+      [1, ACTOR, 'messages-not-accepted'],
+      'a refused message is audited with its caller',
+    );
+    const rule = (c: Partial<CampaignInfo>) =>
+      acceptsMessages({ purpose: 'transactional', priorityClass: 'bulk', ...c });
+    assert.deepEqual(
+      [
+        rule({ priorityClass: 'transactional' }),
+        rule({ priorityClass: 'alert' }),
+        rule({ priorityClass: 'normal' }),
+        rule({ acceptMessages: true }),
+        rule({ priorityClass: 'alert', acceptMessages: false }),
+        rule({ purpose: 'advertising', priorityClass: 'alert' }),
+      ],
+      [true, true, false, true, false, false],
+    );
   });
 });
 
@@ -453,7 +498,7 @@ describe('a workbook from a real spreadsheet writer (openpyxl, inline strings, d
     const upload = (sheet?: string) =>
       ingestUpload(
         { ...deps, now },
-        { campaignId, purpose: 'advertising', source: chunked(fixture), ...(sheet ? { sheet } : {}) },
+        { campaignId, actor: ACTOR, purpose: 'advertising', source: chunked(fixture), ...(sheet ? { sheet } : {}) },
       );
     const firstSheet = await refused(upload(), 'missing-phone-column');
     assert.match(firstSheet.message, /sheet "안내"; the workbook's sheets are "안내", "고객명단"/);

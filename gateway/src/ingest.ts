@@ -12,7 +12,7 @@ import {
   type Logger,
 } from '@anshim/core';
 import { CAMPAIGN_HEADER, ACCEPTING_PHASES, needsMobile, type Purpose } from '@anshim/api';
-import { PRIORITY_OF, type CampaignInfo, type CampaignLookup } from './campaigns.ts';
+import { PRIORITY_OF, acceptsMessages, type CampaignInfo, type CampaignLookup } from './campaigns.ts';
 import { coalescerFor } from './coalescer.ts';
 import { csvRows, type CsvMeta } from './csv-rows.ts';
 import { IngestError } from './errors.ts';
@@ -36,6 +36,8 @@ import { xlsxRows, type XlsxMeta } from './xlsx-rows.ts';
 /** Counts only: no number, name, cell value or header of a data row ever appears here. */
 export interface AuditEvent {
   type: 'upload' | 'message';
+  /** Who asked: the authenticated caller's name (a Kubernetes username), never a phone number. */
+  actor: string;
   campaignId: string;
   uploadId?: string;
   outcome: 'completed' | 'failed';
@@ -66,6 +68,8 @@ export type UploadFormat = 'csv' | 'xlsx';
 
 export interface UploadRequest {
   campaignId: string;
+  /** The authenticated caller, for the audit entry. */
+  actor: string;
   /** The purpose the dataset was collected for; must equal the campaign's (purpose binding). */
   purpose: Purpose;
   source: Readable | AsyncIterable<Buffer>;
@@ -230,11 +234,12 @@ export async function ingestUpload(
   const counter = new ByteCounter(limits.maxUploadBytes);
   let keys: DataKey[] = [];
   const audit = async (
-    event: Omit<AuditEvent, 'type' | 'campaignId' | 'uploadId' | 'purpose' | 'startedAt' | 'finishedAt'>,
+    event: Omit<AuditEvent, 'type' | 'actor' | 'campaignId' | 'uploadId' | 'purpose' | 'startedAt' | 'finishedAt'>,
   ) => {
     try {
       await deps.audit?.({
         type: 'upload',
+        actor: request.actor,
         campaignId,
         uploadId,
         purpose,
@@ -407,6 +412,8 @@ export async function ingestUpload(
 
 export interface MessageRequest {
   campaignId: string;
+  /** The authenticated caller, for the audit entry. */
+  actor: string;
   purpose: Purpose;
   recipient: JsonRecipient;
   /** The client's id for this request: a retry with the same id becomes the same record (deduped). */
@@ -440,6 +447,13 @@ export async function sendMessage(deps: GatewayDeps, request: MessageRequest): P
   let outcome: Pick<AuditEvent, 'outcome' | 'errorCode' | 'produced'> = { outcome: 'failed', produced: 0 };
   try {
     const campaign = await campaignFor(deps, campaignId, purpose);
+    if (!acceptsMessages(campaign))
+      throw new IngestError(
+        'messages-not-accepted',
+        campaign.purpose === 'advertising'
+          ? `campaign ${campaignId} is advertising: its recipients come from an uploaded, consented list, never one at a time`
+          : `campaign ${campaignId} (${campaign.priorityClass}) does not take single messages: they are for transactional and alert campaigns, or one whose spec.acceptMessages is true`,
+      );
     keys = await openKeys(deps, campaignId);
     const verdict = admitRecipient(recipientFromJson(recipient), MESSAGE_FIELDS, {
       advertising: campaign.purpose === 'advertising',
@@ -472,6 +486,7 @@ export async function sendMessage(deps: GatewayDeps, request: MessageRequest): P
     try {
       await deps.audit?.({
         type: 'message',
+        actor: request.actor,
         campaignId,
         purpose,
         startedAt,

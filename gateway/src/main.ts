@@ -11,6 +11,7 @@ import { LocalKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
+import { KubernetesAccessControl } from './kubernetes-access.ts';
 import { createGatewayServer } from './server.ts';
 
 const log = createLogger('gateway');
@@ -85,24 +86,51 @@ const app = createGatewayServer({
   campaigns,
   producer,
   logger: log,
+  // Every caller is a Kubernetes identity; its grants are the namespace's RBAC (README: access).
+  access: new KubernetesAccessControl(kc, {
+    ...(process.env.ANSHIM_GATEWAY_AUDIENCES ? { audiences: process.env.ANSHIM_GATEWAY_AUDIENCES.split(',') } : {}),
+  }),
   optOutKey,
+  // The audit chain answers "who uploaded this list, who sent this message, who opted this out":
+  // the caller's Kubernetes username, counts and ids, never a number.
   audit: async (event) => {
-    if (event.type === 'upload') {
-      await (
-        await auditChain()
-      ).append({
-        actor: 'system:anshim-gateway',
+    const chain = await auditChain();
+    const common = {
+      sender: event.campaignId.split('.')[0] ?? '',
+      outcome: event.outcome,
+      ...(event.errorCode ? { errorCode: event.errorCode } : {}),
+      produced: event.produced,
+    };
+    if (event.type === 'message')
+      await chain.append({ actor: event.actor, action: 'message', subject: event.campaignId, details: common });
+    else {
+      await chain.append({
+        actor: event.actor,
         action: 'upload',
         subject: event.campaignId,
         details: {
-          sender: event.campaignId.split('.')[0] ?? '',
+          ...common,
           rows: event.counts?.rows ?? 0,
           bytes: event.bytes ?? 0,
-          uploadId: event.uploadId,
+          ...(event.uploadId ? { uploadId: event.uploadId } : {}),
         },
       });
       await datasets.uploaded(event);
     }
+  },
+  auditOptOut: async (event) => {
+    await (
+      await auditChain()
+    ).append({
+      actor: event.actor,
+      action: event.optedOut ? 'opt-out' : 'opt-in',
+      subject: event.optOutNumber,
+      details: {
+        outcome: event.outcome,
+        ...(event.errorCode ? { errorCode: event.errorCode } : {}),
+        ...(event.tag ? { tag: event.tag } : {}),
+      },
+    });
   },
 });
 

@@ -13,6 +13,20 @@ export interface OptOutRequest {
   optedOut?: boolean;
 }
 
+/** An opt-out request as the audit chain records it: who, which 080 line, which way; never the phone. */
+export interface OptOutAuditEvent {
+  type: 'optout';
+  actor: string;
+  /** The sender's published 080 line (a business number, not a recipient's). */
+  optOutNumber: string;
+  optedOut: boolean;
+  outcome: 'completed' | 'failed';
+  errorCode?: string;
+  /** The opt-out list record's key (an HMAC tag), when the number was valid: links entry to record. */
+  tag?: string;
+  at: string;
+}
+
 export interface OptOutResult {
   recorded: true;
   optedOut: boolean;
@@ -22,7 +36,7 @@ export async function recordOptOut(
   producer: RecordProducer,
   key: Uint8Array,
   req: OptOutRequest,
-): Promise<OptOutResult> {
+): Promise<OptOutResult & { tag: string }> {
   const optedOut = req.optedOut ?? true;
   let record;
   try {
@@ -42,5 +56,5 @@ export async function recordOptOut(
       `Kafka did not acknowledge the opt-out (${err instanceof Error ? err.name : 'error'}); it was not recorded`,
     );
   }
-  return { recorded: true, optedOut };
+  return { recorded: true, optedOut, tag: record.key };
 }

@@ -5,9 +5,19 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Purpose } from '@anshim/api';
+import {
+  authorize,
+  campaignAccess,
+  identify,
+  optOutAccess,
+  type AccessControl,
+  type AccessRequest,
+  type Caller,
+} from './access.ts';
 import { IngestError } from './errors.ts';
 import { sendError, sendNotFound } from './http-errors.ts';
 import {
+  CAMPAIGN_ID_PATTERN,
   campaignParams,
   countsSchema,
   errorResponses,
@@ -21,17 +31,36 @@ import {
 } from './http-schemas.ts';
 import { ingestUpload, sendMessage, type GatewayDeps, type MessageRequest } from './ingest.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
-import { recordOptOut, type OptOutRequest } from './optouts.ts';
+import { recordOptOut, type OptOutAuditEvent, type OptOutRequest } from './optouts.ts';
 import { traceRequest } from './telemetry.ts';
 
 export { UPLOAD_MEDIA_TYPES } from './http-schemas.ts';
 
 const UPLOAD_ROUTE = '/v1/campaigns/:campaignId/uploads';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking, set before any route runs (access.ts); undefined only on /healthz. */
+    caller?: Caller;
+  }
+}
+
 export interface GatewayServerDeps extends GatewayDeps {
+  /** Who a bearer token belongs to and what it may do (Kubernetes TokenReview / SubjectAccessReview). */
+  access: AccessControl;
   /** The opt-out list key (HMAC); without it the gateway has no /v1/optouts route. */
   optOutKey?: Uint8Array;
+  /** Called once per opt-out request, with the caller and the 080 line, never the phone. */
+  auditOptOut?: (event: OptOutAuditEvent) => void | Promise<void>;
 }
+
+const campaignIdShape = new RegExp(CAMPAIGN_ID_PATTERN);
+
+const callerOf = (req: { caller?: Caller }): Caller => {
+  // identify() runs in every route's onRequest hook; a route without one is a bug, not a caller.
+  if (!req.caller) throw new Error('a route ran without identifying its caller');
+  return req.caller;
+};
 
 export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Partial<IngestLimits> = {}) {
   const limits = resolveLimits(limitOverrides);
@@ -42,6 +71,25 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
     bodyLimit: 64 * 1024,
   });
   app.addSchema(countsSchema);
+  app.decorateRequest('caller', undefined);
+  // Every route but /healthz: 401 before anything else is read or looked up.
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.url === '/healthz' || req.routeOptions.url === undefined) return;
+    req.caller = await identify(deps.access, req.headers.authorization);
+  });
+  // Then 403 unless the namespace's RBAC grants the route's verb on this campaign (asked before
+  // the campaign is looked up: no rights in a namespace, no telling what it holds).
+  const campaignGrant =
+    (subresource: 'uploads' | 'messages') =>
+    async (req: { params: unknown; caller?: Caller }): Promise<void> => {
+      const { campaignId } = req.params as { campaignId: string };
+      // The grant is asked before schema validation runs (an upload's body must not be read
+      // first), so an id no campaign can have is refused here as the schema would refuse it.
+      const request = campaignIdShape.test(campaignId) ? campaignAccess(campaignId, subresource) : undefined;
+      if (!request)
+        throw new IngestError('invalid-request', 'params/campaignId must be <namespace>.<name>, in lower case');
+      await authorize(deps.access, callerOf(req), request);
+    };
 
   // Every route runs inside its request's server span.
   app.addHook('onRoute', (route) => {
@@ -83,8 +131,9 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
         headers: { type: 'object', properties: { 'content-length': { type: 'integer', minimum: 0 } } },
         response: { 200: uploadResultSchema, ...errorResponses },
       },
-      // Refuse an oversized upload by its declared length before the body is read at all.
+      // Authorized, then an oversized upload refused by its declared length, before the body is read at all.
       onRequest: async (req) => {
+        await campaignGrant('uploads')(req);
         const declared = req.headers['content-length'];
         checkDeclaredLength(declared === undefined ? undefined : Number(declared), limits.maxUploadBytes);
       },
@@ -101,6 +150,7 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
         deps,
         {
           campaignId: req.params.campaignId,
+          actor: callerOf(req).username,
           purpose: req.query.purpose,
           source: body,
           format: req.query.format ?? 'auto',
@@ -113,9 +163,10 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
     },
   );
 
-  app.post<{ Params: { campaignId: string }; Body: Omit<MessageRequest, 'campaignId'> }>(
+  app.post<{ Params: { campaignId: string }; Body: Omit<MessageRequest, 'campaignId' | 'actor'> }>(
     '/v1/campaigns/:campaignId/messages',
     {
+      onRequest: campaignGrant('messages'),
       schema: {
         params: campaignParams,
         body: messageBodySchema(limits),
@@ -123,7 +174,11 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
       },
     },
     async (req, reply) => {
-      const result = await sendMessage(deps, { ...req.body, campaignId: req.params.campaignId });
+      const result = await sendMessage(deps, {
+        ...req.body,
+        campaignId: req.params.campaignId,
+        actor: callerOf(req).username,
+      });
       return reply.code(202).send(result);
     },
   );
@@ -132,8 +187,40 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
   if (optOutKey)
     app.post<{ Body: OptOutRequest }>(
       '/v1/optouts',
-      { schema: { body: optOutBodySchema, response: { 202: optOutResultSchema, ...errorResponses } } },
-      async (req, reply) => reply.code(202).send(await recordOptOut(deps.producer, optOutKey, req.body)),
+      {
+        schema: { body: optOutBodySchema, response: { 202: optOutResultSchema, ...errorResponses } },
+        // Which grant depends on the body (withdrawing an opt-out is the stricter one), so after parsing.
+        preHandler: async (req) => {
+          const request: AccessRequest = optOutAccess(req.body.optedOut ?? true);
+          await authorize(deps.access, callerOf(req), request);
+        },
+      },
+      async (req, reply) => {
+        const optedOut = req.body.optedOut ?? true;
+        const at = new Date().toISOString();
+        const audit = async (outcome: Pick<OptOutAuditEvent, 'outcome' | 'errorCode' | 'tag'>) => {
+          try {
+            await deps.auditOptOut?.({
+              type: 'optout',
+              actor: callerOf(req).username,
+              optOutNumber: req.body.optOutNumber,
+              optedOut,
+              at,
+              ...outcome,
+            });
+          } catch {
+            req.log.error('audit callback failed');
+          }
+        };
+        try {
+          const { tag, ...result } = await recordOptOut(deps.producer, optOutKey, req.body);
+          await audit({ outcome: 'completed', tag });
+          return await reply.code(202).send(result);
+        } catch (err) {
+          await audit({ outcome: 'failed', errorCode: (err as { code?: string }).code ?? 'internal' });
+          throw err;
+        }
+      },
     );
 
   return app;

@@ -12,8 +12,11 @@ import type { Producer } from 'kafkajs';
 import { carrierKeyFromFleetSecret, createLogger, LocalKekProvider, type CarrierId } from '@anshim/core';
 import { ReportBatchRecord, type ReportRecord } from '@anshim/proto';
 import {
+  kubeConfig,
+  kubectl,
   repoRoot,
   requireStack,
+  serviceAccountToken,
   carrierTlsFiles,
   createCampaignTopic,
   scanFiles,
@@ -28,6 +31,7 @@ import { readSpanFile, startTelemetry, type SpanRecord, type Telemetry } from '@
 import { campaignTopic, TOPICS, type WorkerFile } from '@anshim/api';
 // The worker's integration harness (real topics, certificates, canary scan); not part of its public exports.
 import { StaticCampaignLookup } from './campaigns.ts';
+import { KubernetesAccessControl } from './kubernetes-access.ts';
 import { createGatewayServer, type GatewayServer } from './server.ts';
 import { memoryKeys } from './test-fixtures.ts';
 
@@ -52,7 +56,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     sims: join(tmp, 'sims.jsonl'),
   };
   const stamp = Date.now().toString(36);
-  const spec = textCampaign(`trace-${stamp}`, {
+  const spec = textCampaign(`trace-${stamp}.otp`, {
     purpose: 'transactional',
     template: '[안심은행] #{name}님 인증번호 #{code}',
     processors: CARRIERS,
@@ -64,6 +68,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
   let producer: Producer;
   let app: GatewayServer;
   let url = '';
+  let token = '';
   let spans: SpanRecord[] = [];
   const records: ReportsRecord[] = [];
   let stopReading: () => Promise<void> = async () => undefined;
@@ -71,7 +76,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
   const send = async (recipient: { phone: string; name: string }, code: string) => {
     const res = await fetch(`${url}/v1/campaigns/${spec.id}/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ purpose: 'transactional', recipient: { ...recipient, vars: { code } } }),
     });
     assert.equal(res.status, 202, await res.clone().text());
@@ -127,6 +132,10 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     );
     processes.push(sims);
 
+    // The OTP system's caller: a ServiceAccount of the campaign's namespace with the sender role.
+    kubectl(['create', 'namespace', `trace-${stamp}`]);
+    token = await serviceAccountToken(kubeConfig(), `trace-${stamp}`, 'otp', { role: 'anshim-sender' });
+
     // The gateway, in this process: the campaign's key, a real idempotent producer, HTTP on 127.0.0.1.
     const keys = memoryKeys();
     await keys.ensure(spec.id);
@@ -142,6 +151,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
       ]),
       producer,
       logger: createLogger('gateway', { destination: join(tmp, 'gateway.log') }),
+      access: new KubernetesAccessControl(kubeConfig()),
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readSpanFile, startTelemetry, type SpanRecord, type Telemetry } from '@anshim/telemetry';
 import { StaticCampaignLookup } from './campaigns.ts';
 import { createGatewayServer } from './server.ts';
-import { buildCsv, CapturingProducer, memoryKeys, silentLogger } from './test-fixtures.ts';
+import { buildCsv, CapturingProducer, memoryKeys, senderAccess, SENDER_TOKEN, silentLogger } from './test-fixtures.ts';
 
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
 
@@ -31,6 +31,7 @@ describe('gateway spans', () => {
         ]),
         producer,
         logger: silentLogger(),
+        access: senderAccess(),
       },
       { batchRecords: 2 },
     );
@@ -38,7 +39,7 @@ describe('gateway spans', () => {
     const message = await app.inject({
       method: 'POST',
       url: '/v1/campaigns/bank.otp/messages',
-      headers: { traceparent: `00-${CALLER.traceId}-${CALLER.spanId}-01` },
+      headers: { traceparent: `00-${CALLER.traceId}-${CALLER.spanId}-01`, authorization: `Bearer ${SENDER_TOKEN}` },
       payload: { purpose: 'transactional', recipient: { phone: '010-9999-0417', name: '카나리아' } },
     });
     assert.equal(message.statusCode, 202, message.body);
@@ -46,7 +47,7 @@ describe('gateway spans', () => {
     const upload = await app.inject({
       method: 'POST',
       url: '/v1/campaigns/bank.otp/uploads?purpose=transactional',
-      headers: { 'content-type': 'text/csv' },
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${SENDER_TOKEN}` },
       payload: buildCsv([['이름', '휴대폰'], ...rows]),
     });
     assert.equal(upload.statusCode, 200, upload.body);

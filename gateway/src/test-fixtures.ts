@@ -6,6 +6,7 @@ import iconv from 'iconv-lite';
 import type { Message, ProducerRecord, RecordMetadata } from 'kafkajs';
 import yazl from 'yazl';
 import type { RecordProducer } from './producer.ts';
+import type { AccessControl, AccessRequest, Caller } from './access.ts';
 
 export type FixtureCell = string | number | boolean | null | { formula: string; cached?: string } | { inline: string };
 
@@ -160,4 +161,54 @@ export function memoryKeys(): MemoryKeyStore {
 
 export function silentLogger(): Logger {
   return createLogger('gateway-test', { level: 'silent' });
+}
+
+/**
+ * A stand-in for the API server's TokenReview and SubjectAccessReview, for unit tests only (the
+ * integration tests use real ServiceAccount tokens): `tokens` maps a token to its owner, and a
+ * caller may do what `grants` lists for its username, as "verb resource[/subresource] [ns/name]",
+ * where "*" stands for any name.
+ */
+export class StaticAccessControl implements AccessControl {
+  readonly asked: AccessRequest[] = [];
+  constructor(
+    private readonly tokens: Record<string, Caller>,
+    private readonly grants: Record<string, string[]>,
+  ) {}
+
+  async authenticate(token: string): Promise<Caller | undefined> {
+    return this.tokens[token];
+  }
+
+  async allowed(caller: Caller, r: AccessRequest): Promise<boolean> {
+    this.asked.push(r);
+    const what = `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`;
+    return (this.grants[caller.username] ?? []).some((g) => {
+      const [verb, resource, scope] = g.split(' ');
+      if (`${verb} ${resource}` !== what) return false;
+      if (!scope) return r.namespace === undefined;
+      const [ns, name] = scope.split('/');
+      return ns === r.namespace && (name === '*' || name === r.name);
+    });
+  }
+}
+
+export const SENDER_TOKEN = 'sender-token';
+export const SENDER = 'system:serviceaccount:shop:sender';
+
+/** A sender who may do everything on every campaign of the namespaces named, and record opt-outs. */
+export function senderAccess(namespaces = ['shop', 'bank']): StaticAccessControl {
+  return new StaticAccessControl(
+    { [SENDER_TOKEN]: { username: SENDER, groups: ['system:serviceaccounts'] } },
+    {
+      [SENDER]: [
+        ...namespaces.flatMap((ns) => [
+          `create messagingcampaigns/uploads ${ns}/*`,
+          `create messagingcampaigns/messages ${ns}/*`,
+        ]),
+        'create optouts',
+        'delete optouts',
+      ],
+    },
+  );
 }

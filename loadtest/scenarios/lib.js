@@ -14,6 +14,8 @@ export const BASE_URL = env('BASE_URL', 'http://127.0.0.1:8080');
 export const CAMPAIGN = env('CAMPAIGN', 'loadtest.otp');
 export const PURPOSE = env('PURPOSE', 'transactional');
 const RUN_ID = env('RUN_ID', String(Date.now()));
+// The sending system's bearer token (a Kubernetes ServiceAccount token): from the environment, never the command line.
+const AUTH = { authorization: `Bearer ${env('TOKEN', '')}` };
 
 /** Thresholds every scenario shares; P95_MS / P99_MS / MAX_ERROR_RATE tune them per run. */
 export function thresholds(p95, p99, latencyMetric = 'http_req_duration') {
@@ -43,7 +45,7 @@ export function sendOne(i) {
     recipient: { phone: syntheticPhone(i), vars: { code: otp() } },
   });
   const res = http.post(`${BASE_URL}/v1/campaigns/${CAMPAIGN}/messages`, body, {
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...AUTH },
     tags: { name: 'messages' },
   });
   if (!check(res, { 'message accepted (202)': (r) => r.status === 202 })) noteRefusal(res);
@@ -72,7 +74,7 @@ export function syntheticCsv(rows) {
 /** Upload a csv through the spreadsheet API (one request; the gateway seals row by row). */
 export function uploadCsv(csv, rows) {
   const res = http.post(`${BASE_URL}/v1/campaigns/${CAMPAIGN}/uploads?purpose=${PURPOSE}&format=csv`, csv, {
-    headers: { 'content-type': 'text/csv; charset=utf-8' },
+    headers: { 'content-type': 'text/csv; charset=utf-8', ...AUTH },
     tags: { name: 'uploads' },
     timeout: env('UPLOAD_TIMEOUT', '300s'),
   });

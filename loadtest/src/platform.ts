@@ -14,6 +14,8 @@ export interface Platform {
   namespace: string;
   campaignId: string;
   gatewayUrl: string;
+  /** The sending system's bearer token (a ServiceAccount of the namespace). */
+  token: string;
   campaign(): Promise<MessagingCampaign>;
   stop(): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startPlatform(o: {
       namespace: ns,
       campaignId: `${ns}.${CAMPAIGN_NAME}`,
       gatewayUrl: platform.gatewayUrl,
+      token: platform.senderToken,
       campaign: get,
       stop: platform.stop,
     };

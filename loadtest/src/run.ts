@@ -4,7 +4,7 @@
 // .stack/loadtest/<stamp>/, prints the key figures and how many messages the platform
 // delivered end to end, and stops what it started. Exit code: 0 when every threshold passed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { down, repoRoot, requireStack, stateDir, status, up } from '@anshim/dev-platform';
@@ -21,7 +21,8 @@ const USAGE = `usage: npm run loadtest -- <${SCENARIOS.join('|')}> [--rate n] [-
     [--max-error-rate 0.01]              http_req_failed threshold
     [--drain-timeout 60s]                how long to wait for delivery reports after k6
     [--out dir]                          where the summary goes (default .stack/loadtest/<stamp>)
-    [--base-url url --campaign ns.name]  run k6 only, against a gateway that is already up`;
+    [--base-url url --campaign ns.name]  run k6 only, against a gateway that is already up
+    [--token-file path]                  with --base-url: the sender's ServiceAccount token (or env ANSHIM_TOKEN)`;
 
 export interface Result {
   scenario: Scenario;
@@ -38,11 +39,21 @@ function seconds(text: string): number {
   return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
 }
 
-function runK6(script: string, env: Record<string, string>, summaryFile: string): Promise<number> {
+function runK6(
+  script: string,
+  env: Record<string, string>,
+  summaryFile: string,
+  token: string | undefined,
+): Promise<number> {
   const args = ['run', '--no-color', '--summary-export', summaryFile, '--summary-trend-stats', TREND_STATS];
   for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
   // k6 prints its progress and end-of-test summary (metrics only; request bodies are never logged).
-  const child = spawn(requireStack().tools.k6, [...args, script], { cwd: repoRoot, stdio: 'inherit' });
+  // The token goes by environment (k6 reads it into __ENV), never by argument: argv is public.
+  const child = spawn(requireStack().tools.k6, [...args, script], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: { ...process.env, ...(token ? { TOKEN: token } : {}) },
+  });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   process.on('SIGINT', forward);
   return new Promise((resolve) =>
@@ -70,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'base-url': { type: 'string' },
       campaign: { type: 'string' },
+      'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     let baseUrl = values['base-url'];
     let campaignId = values.campaign;
+    let token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.ANSHIM_TOKEN;
     if (!baseUrl) {
       if (!wasUp) await up((line) => console.log(`[stack] ${line}`));
       const rate = Number(values.rate ?? 200);
@@ -110,9 +123,14 @@ async function main(argv: string[]): Promise<number> {
       });
       baseUrl = platform.gatewayUrl;
       campaignId = platform.campaignId;
+      token = platform.token;
     }
 
-    const env: Record<string, string> = { BASE_URL: baseUrl, CAMPAIGN: campaignId!, RUN_ID: stamp };
+    const env: Record<string, string> = {
+      BASE_URL: baseUrl,
+      CAMPAIGN: campaignId!,
+      RUN_ID: stamp,
+    };
     const flags = { rate: 'RATE', duration: 'DURATION', vus: 'VUS', messages: 'MESSAGES', rows: 'ROWS' } as const;
     for (const [flag, name] of Object.entries(flags)) {
       const v = values[flag as keyof typeof flags];
@@ -123,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
     if (values['max-error-rate']) env.MAX_ERROR_RATE = values['max-error-rate'];
     const summaryFile = join(dir, 'summary.json');
     say(`k6 ${scenario} against ${baseUrl} (campaign ${campaignId}); summary → ${summaryFile}`);
-    const k6ExitCode = await runK6(join(repoRoot, `loadtest/scenarios/${scenario}.js`), env, summaryFile);
+    const k6ExitCode = await runK6(join(repoRoot, `loadtest/scenarios/${scenario}.js`), env, summaryFile, token);
     const figures = readFigures(
       summaryFile,
       scenario === 'spike' ? 'http_req_duration{name:messages}' : 'http_req_duration',

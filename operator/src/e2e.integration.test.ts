@@ -33,6 +33,7 @@ import {
   testKek,
   type OperatorProcess,
   type LocalRunner,
+  serviceAccountToken,
   startProcess,
   stopProcess,
   type Started,
@@ -50,6 +51,10 @@ let runner: LocalRunner;
 let operator: OperatorProcess;
 let gateway: Started<{ url: string }> | undefined;
 let optOutKeyFile: string;
+/** The mart's sending system and the 080 provider, as ServiceAccounts with the gateway's roles. */
+let senderToken: string;
+let optOutToken: string;
+const gatewayIdentity = () => `e2e-gateway-${ns}`;
 
 async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   const consumer = kafka.consumer({ groupId: `samples-${Date.now()}` });
@@ -90,9 +95,13 @@ before(async () => {
       optOutKeyFile,
       '--port',
       '0',
+      '--identity',
+      gatewayIdentity(),
     ],
     { cwd: repoRoot, logFile: join(kek.dir, 'gateway.log') },
   );
+  senderToken = await serviceAccountToken(kc, ns, 'sender', { role: 'anshim-sender' });
+  optOutToken = await serviceAccountToken(kc, ns, 'optout-line', { role: 'anshim-optout-recorder', clusterWide: true });
   runner = startLocalRunner(ns, kek);
 });
 
@@ -131,13 +140,44 @@ test(
       `${gateway!.ready.url}/v1/campaigns/${campaignId}/uploads?purpose=advertising&format=csv`,
       {
         method: 'POST',
-        headers: { 'content-type': 'text/csv' },
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${senderToken}` },
         body: csv,
       },
     );
     const answer = (await upload.json()) as { counts: { accepted: number } };
     assert.equal(upload.status, 200, JSON.stringify(answer));
     assert.equal(answer.counts.accepted, RECIPIENTS);
+
+    // The 080 provider records a (synthetic) opt-out; the sender tries a single message on this
+    // advertising campaign, which is refused (its caller cannot assert consent). Both audited.
+    const gatewayPost = (path: string, token: string, body: unknown) =>
+      fetch(`${gateway!.ready.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const optOut = await gatewayPost('/v1/optouts', optOutToken, {
+      optOutNumber: '080-500-5000',
+      phone: '010-2999-0001',
+    });
+    assert.equal(optOut.status, 202, await optOut.text());
+    const message = await gatewayPost(`/v1/campaigns/${campaignId}/messages`, senderToken, {
+      purpose: 'advertising',
+      recipient: { phone: '010-2999-0002', consent: { advertising: true } },
+    });
+    assert.equal(message.status, 403);
+    assert.equal(((await message.json()) as { error: { code: string } }).error.code, 'messages-not-accepted');
+    const gatewayChain = await KafkaAuditStore.connect(kafka);
+    const entries = await gatewayChain.readChain(`gateway-${gatewayIdentity()}`);
+    await gatewayChain.close();
+    const who = entries.map((e) => `${e.action} ${e.actor} ${e.subject} ${e.details.outcome}`);
+    console.log(`gateway audit chain:\n  ${who.join('\n  ')}`);
+    assert.deepEqual(who, [
+      `upload system:serviceaccount:${ns}:sender ${campaignId} completed`,
+      `opt-out system:serviceaccount:${ns}:optout-line 080-500-5000 completed`,
+      `message system:serviceaccount:${ns}:sender ${campaignId} failed`,
+    ]);
+    assert.ok(!JSON.stringify(entries).includes('2999'), 'no number in the chain');
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
     const samples = await readSamples(`anshim.campaign.${campaignId}.bulk`, 5);
 
@@ -251,7 +291,7 @@ test(
       );
       const res = await fetch(`${gateway!.ready.url}/v1/campaigns/${ns}.${name}/uploads?purpose=advertising`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv' },
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${senderToken}` },
         body: csv,
       });
       return { status: res.status, body: (await res.json()) as { produced?: number; error?: { message: string } } };

@@ -55,7 +55,7 @@ export async function runQuickStart(o: { exitWhenDone: boolean; retention: strin
       simulatorCarriers: { kakao: { kakaoAudience: { notUserShare: 0.15, blockedShare: 0.03 } } },
       scaling: { lagPerReplica: 500, cooldownSeconds: 5, pollSeconds: 1 },
     });
-    const { kc, kubectl, apply, gatewayUrl } = platform;
+    const { kc, kubectl, apply, gatewayUrl, senderToken } = platform;
     say(`simulators, operator, local runner and gateway (${gatewayUrl}) up`);
 
     // 7. kubectl apply the example campaign.
@@ -75,7 +75,11 @@ export async function runQuickStart(o: { exitWhenDone: boolean; retention: strin
     // 8. Upload the spreadsheet: streamed, validated and sealed row by row at the gateway.
     const upload = await fetch(`${gatewayUrl}/v1/campaigns/${campaignId}/uploads?purpose=advertising&format=xlsx`, {
       method: 'POST',
-      headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+      // As the mart's system: a ServiceAccount token of the namespace, bound to the anshim-sender role.
+      headers: {
+        'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        authorization: `Bearer ${senderToken}`,
+      },
       body: Readable.toWeb(createReadStream(join(repoRoot, 'examples/recipients.xlsx'))) as ReadableStream,
       duplex: 'half',
     } as RequestInit);
