@@ -12,8 +12,11 @@ export const FLEET_KIND = 'MessagingFleet';
 export const FINALIZER = 'messaging.anshim.io/destroy-data';
 /** Label on everything the operator creates for a campaign (value: the campaign's name). */
 export const CAMPAIGN_LABEL = 'messaging.anshim.io/campaign';
-/** Annotation the gateway sets on a campaign once an upload of its audience is complete. */
-export const INGEST_COMPLETE = 'messaging.anshim.io/ingest-complete';
+/**
+ * Key of the dataset ConfigMap the gateway writes once an upload of the audience is complete
+ * ('true'): the operator reads it, so the gateway never writes to a campaign object.
+ */
+export const DATASET_COMPLETE = 'ingestComplete';
 /** Label on a dataset's ConfigMap: the purpose its data was collected for (purpose binding). */
 export const PURPOSE_LABEL = 'messaging.anshim.io/purpose';
 

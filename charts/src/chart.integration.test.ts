@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { LocalKekProvider, carrierKeyFromFleetSecret } from '@anshim/core';
-import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
+import { GATEWAY_ROLES, type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import {
   CRDS,
   CRD_DIR,
@@ -208,6 +208,83 @@ describe('the anshim Helm chart', () => {
       assert.ok(r.ok, `helm lint ${extra.join(' ')}:\n${r.out}${r.err}`);
       assert.match(r.out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
+  });
+
+  test("the README's RBAC tables are exactly what the templates grant, and the gateway's roles are what it asks", () => {
+    const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+    const VERB = /\b(get|list|watch|create|update|patch|delete)\b/g;
+    const rowsOf = (heading: string) => {
+      const section = readme.slice(readme.indexOf(heading));
+      const table = section.slice(section.indexOf('\n|')).split('\n\n')[0]!;
+      return table
+        .split('\n')
+        .filter((line) => line.startsWith('|'))
+        .slice(2)
+        .map((line) =>
+          line
+            .split('|')
+            .slice(1, -1)
+            .map((c) => c.trim()),
+        );
+    };
+    const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    type Grants = Record<string, string[]>;
+    const add = (into: Grants, resources: string[], verbs: string[]) => {
+      for (const r of resources) into[r] = [...new Set([...(into[r] ?? []), ...verbs])].sort();
+    };
+    // From the README: subject → resource → verbs.
+    const documented: Record<string, Grants> = {};
+    for (const [subject, resources, verbs] of rowsOf('## RBAC')) {
+      if (resources === '—' || !subject) continue;
+      add(
+        (documented[subject!] ??= {}),
+        names(resources!),
+        [...verbs!.matchAll(VERB)].map((m) => m[1]!),
+      );
+    }
+    // From the templates: every rule of every role bound to the component's ServiceAccount.
+    const docs = manifests(render(ns));
+    const roles = new Map(
+      docs
+        .filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')
+        .map((d) => [`${d.kind}/${d.metadata.name}`, (d as Json).rules as Json[]]),
+    );
+    roles.set('ClusterRole/system:auth-delegator', [
+      { resources: ['tokenreviews', 'subjectaccessreviews'], verbs: ['create'] },
+    ]);
+    const granted: Record<string, Grants> = {};
+    for (const b of docs.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding') as Json[])
+      for (const subject of b.subjects) {
+        const component = /^anshim-(operator|gateway)$/.exec(subject.name)?.[1];
+        assert.ok(component, `a binding for ${subject.name}`);
+        const rules = roles.get(`${b.roleRef.kind}/${b.roleRef.name}`);
+        assert.ok(rules, `${b.metadata.name} binds a role the chart renders`);
+        for (const rule of rules) add((granted[component] ??= {}), rule.resources, rule.verbs);
+      }
+    assert.deepEqual(granted, documented);
+
+    // The callers' ClusterRoles: the README's table, the rendered rules and @anshim/api's GATEWAY_ROLES agree.
+    const callers: Record<string, Grants> = {};
+    for (const [role, resources, verbs] of rowsOf('### The gateway')) {
+      const name = names(role!)[0]!.replace('<release>-<namespace>-', `${RELEASE}-${ns}-`);
+      add(
+        (callers[name] ??= {}),
+        names(resources!),
+        [...verbs!.matchAll(VERB)].map((m) => m[1]!),
+      );
+    }
+    const rendered: Record<string, Grants> = {};
+    const expected: Record<string, Grants> = {};
+    for (const [role, rules] of Object.entries(GATEWAY_ROLES)) {
+      const name = `${RELEASE}-${ns}-${role.replace(/^anshim-/, '')}`;
+      for (const rule of rules) add((expected[name] ??= {}), [...rule.resources], [...rule.verbs]);
+      for (const rule of roles.get(`ClusterRole/${name}`) ?? []) {
+        assert.deepEqual(rule.apiGroups, ['messaging.anshim.io']);
+        add((rendered[name] ??= {}), rule.resources, rule.verbs);
+      }
+    }
+    assert.deepEqual(rendered, expected);
+    assert.deepEqual(callers, expected);
   });
 
   test('the CRDs in the chart are the files the operator tests apply', () => {
@@ -630,34 +707,66 @@ describe('the anshim Helm chart', () => {
       assert.deepEqual(apiRule.to, [{ ipBlock: { cidr: '10.255.0.7/32' } }]);
     });
 
-    test("the operator's ServiceAccount may do what the operator does, and no more", () => {
-      const sa = `system:serviceaccount:${release}:anshim-operator`;
+    /** What `kubectl auth can-i --as` says of a component's ServiceAccount: each of `may`, none of `mayNot`. */
+    const assertGrants = (component: string, may: string[][], mayNot: string[][]) => {
+      const sa = `system:serviceaccount:${release}:anshim-${component}`;
       const can = (verb: string, resource: string, namespace = release) =>
         tryKubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', sa]).out.trim() === 'yes';
-      for (const [verb, resource] of [
-        ['watch', 'messagingcampaigns.messaging.anshim.io'],
-        ['patch', 'messagingcampaigns.messaging.anshim.io/status'],
-        ['get', 'messagingfleets.messaging.anshim.io'],
-        ['update', 'secrets'],
-        ['create', 'deployments.apps'],
-        ['create', 'configmaps'],
-        ['create', 'events'],
-        ['create', 'leases.coordination.k8s.io'],
-        ['update', 'leases.coordination.k8s.io/anshim-operator'],
-      ])
-        assert.ok(can(verb!, resource!), `${verb} ${resource}`);
-      for (const [verb, resource, namespace] of [
-        ['list', 'secrets', release],
-        ['watch', 'secrets', release],
-        ['get', 'secrets', 'default'],
-        ['create', 'messagingcampaigns.messaging.anshim.io', release],
-        ['update', 'leases.coordination.k8s.io/someone-else', release],
-        ['create', 'pods', release],
-        ['list', 'messagingcampaigns.messaging.anshim.io', 'default'],
-      ])
-        assert.ok(!can(verb!, resource!, namespace), `must not ${verb} ${resource} in ${namespace}`);
-      const worker = `system:serviceaccount:${release}:anshim-worker`;
-      assert.equal(tryKubectl(['auth', 'can-i', 'get', 'secrets', '-n', release, '--as', worker]).out.trim(), 'no');
+      for (const [verb, resource] of may) assert.ok(can(verb!, resource!), `${component}: ${verb} ${resource}`);
+      for (const [verb, resource, namespace] of mayNot)
+        assert.ok(
+          !can(verb!, resource!, namespace),
+          `${component} must not ${verb} ${resource} in ${namespace ?? release}`,
+        );
+    };
+
+    test("the operator's ServiceAccount may do what the operator does, and no more", () => {
+      assertGrants(
+        'operator',
+        [
+          ['watch', 'messagingcampaigns.messaging.anshim.io'],
+          ['patch', 'messagingcampaigns.messaging.anshim.io/status'],
+          ['get', 'messagingfleets.messaging.anshim.io'],
+          ['update', 'secrets'],
+          ['create', 'deployments.apps'],
+          ['create', 'configmaps'],
+          ['create', 'events'],
+          ['create', 'leases.coordination.k8s.io'],
+          ['update', 'leases.coordination.k8s.io/anshim-operator'],
+        ],
+        [
+          ['list', 'secrets'],
+          ['watch', 'secrets'],
+          ['get', 'secrets', 'default'],
+          ['create', 'messagingcampaigns.messaging.anshim.io'],
+          ['update', 'leases.coordination.k8s.io/someone-else'],
+          ['create', 'pods'],
+          ['list', 'messagingcampaigns.messaging.anshim.io', 'default'],
+        ],
+      );
+      assertGrants('worker', [], [['get', 'secrets']]);
+    });
+
+    test("the gateway's ServiceAccount may check callers and read by name, and write no campaign", () => {
+      assertGrants(
+        'gateway',
+        [
+          ['create', 'tokenreviews.authentication.k8s.io'],
+          ['create', 'subjectaccessreviews.authorization.k8s.io'],
+          ['get', 'messagingcampaigns.messaging.anshim.io'],
+          ['get', 'secrets'],
+          ['patch', 'configmaps'],
+        ],
+        [
+          ['patch', 'messagingcampaigns.messaging.anshim.io'],
+          ['update', 'messagingcampaigns.messaging.anshim.io'],
+          ['list', 'messagingcampaigns.messaging.anshim.io'],
+          ['list', 'secrets'],
+          ['watch', 'secrets'],
+          ['create', 'secrets'],
+          ['get', 'secrets', 'default'],
+        ],
+      );
     });
 
     test("with the chart's RBAC, keys and fleet the operator provisions a campaign and shreds it", async () => {

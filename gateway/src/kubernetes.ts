@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import {
   ACCEPTING_PHASES,
   GROUP,
-  INGEST_COMPLETE,
+  DATASET_COMPLETE,
   PLURAL,
   PURPOSE_LABEL,
   VERSION,
@@ -82,24 +82,22 @@ export class KubernetesCampaignLookup implements CampaignLookup {
 
 /**
  * After a completed upload: records the dataset (its purpose, for purpose binding, and its
- * counts — no personal data) in a ConfigMap, and tells the operator the audience is complete.
+ * counts — no personal data) in a ConfigMap, whose ingestComplete tells the operator the audience is whole.
  */
 export class DatasetRecorder {
   private readonly core: k8s.CoreV1Api;
-  private readonly custom: k8s.CustomObjectsApi;
   constructor(
     kc: k8s.KubeConfig,
     private readonly lookup: KubernetesCampaignLookup,
   ) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
   }
 
   async uploaded(event: AuditEvent): Promise<void> {
     if (event.type !== 'upload' || event.outcome !== 'completed') return;
     const mc = await this.lookup.object(event.campaignId);
     if (!mc) return;
-    const { namespace, name } = mc.metadata;
+    const { namespace } = mc.metadata;
     const dataset = mc.spec.audience.datasetRef.name;
     await this.core.patchNamespacedConfigMap(
       {
@@ -120,21 +118,11 @@ export class DatasetRecorder {
             rows: String(event.counts?.rows ?? 0),
             accepted: String(event.counts?.accepted ?? 0),
             produced: String(event.produced),
+            [DATASET_COMPLETE]: 'true',
           },
         },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
-    await this.custom.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: { metadata: { annotations: { [INGEST_COMPLETE]: 'true' } } },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
   }
 }

@@ -10,7 +10,7 @@ import { bindPurpose } from './reconcile/purpose.ts';
 import { retention } from './reconcile/retention.ts';
 import { scaleWorkers, settleWorkers } from './reconcile/scale.ts';
 import { withCondition, type Action, type StepFailure, type StepResult } from './reconcile/step.ts';
-import type { CampaignWorld } from './reconcile/world.ts';
+import type { CampaignWorld, DatasetRecord } from './reconcile/world.ts';
 import type { OperatorMetrics } from './telemetry.ts';
 import { workerFileFor, workerGroupId } from './workers.ts';
 
@@ -103,6 +103,7 @@ export class CampaignReconciler {
 
     let lag: TopicLag | undefined;
     let provisioned = false;
+    let dataset: DatasetRecord | undefined;
     const settled = mc.status?.phase === 'Completed' || mc.status?.phase === 'Failed';
     if (settled) {
       // A settled campaign is not provisioned again: its key may already be shredded.
@@ -113,8 +114,8 @@ export class CampaignReconciler {
       this.d.metrics?.observe(id, { replicas: 0 });
     } else
       try {
-        const collectedFor = await observing('Ready', 'ReconcileError', () => this.world.datasetPurpose(mc));
-        take(bindPurpose(mc, collectedFor));
+        dataset = await observing('Ready', 'ReconcileError', () => this.world.dataset(mc));
+        take(bindPurpose(mc, dataset?.purpose));
 
         const fleet = await observing('Ready', 'ReconcileError', () => this.world.fleet(mc));
         take(requireFleet(mc, fleet));
@@ -175,7 +176,16 @@ export class CampaignReconciler {
     const observed = this.world.progress(mc, queued);
     // Progress not read yet: judged as if Kafka had not answered (no counts written, nothing completes).
     const counts = observed ?? { ...zeroCounts(queued), final: 0 };
-    take(advancePhase(mc, { provisioned, lag: observed ? lag : undefined, counts, status, now: this.now() }));
+    take(
+      advancePhase(mc, {
+        provisioned,
+        lag: observed ? lag : undefined,
+        counts,
+        status,
+        ingestComplete: dataset?.complete === true,
+        now: this.now(),
+      }),
+    );
 
     const before = mc.status?.phase;
     const ending = take(retention(mc, status, this.now()));

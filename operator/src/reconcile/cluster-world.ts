@@ -9,6 +9,7 @@ import {
   PURPOSE_LABEL,
   VERSION,
   campaignIdOf,
+  DATASET_COMPLETE,
   datasetConfigMapName,
   type CampaignStatus,
   type MessagingCampaign,
@@ -25,7 +26,7 @@ import { ownerOf, workerName } from '../workers.ts';
 import type { KeyState } from './provision.ts';
 import type { DeploymentState } from './scale.ts';
 import type { Action } from './step.ts';
-import type { CampaignWorld } from './world.ts';
+import type { CampaignWorld, DatasetRecord } from './world.ts';
 
 export interface ClusterWorldDeps {
   kc: k8s.KubeConfig;
@@ -66,12 +67,14 @@ export class ClusterWorld implements CampaignWorld {
     return { group: GROUP, version: VERSION, plural: PLURAL, namespace: mc.metadata.namespace, name: mc.metadata.name };
   }
 
-  async datasetPurpose(mc: MessagingCampaign): Promise<string | undefined> {
+  async dataset(mc: MessagingCampaign): Promise<DatasetRecord | undefined> {
     const name = datasetConfigMapName(mc.spec.audience.datasetRef.name);
     const cm = await this.core
       .readNamespacedConfigMap({ namespace: mc.metadata.namespace, name })
       .catch(unlessNotFound);
-    return cm?.metadata?.labels?.[PURPOSE_LABEL];
+    if (!cm) return undefined;
+    const purpose = cm.metadata?.labels?.[PURPOSE_LABEL];
+    return { ...(purpose ? { purpose } : {}), complete: cm.data?.[DATASET_COMPLETE] === 'true' };
   }
 
   async fleet(mc: MessagingCampaign): Promise<MessagingFleet | undefined> {

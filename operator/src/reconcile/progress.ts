@@ -1,4 +1,4 @@
-import { INGEST_COMPLETE, type CampaignCounts, type CampaignStatus, type MessagingCampaign } from '@anshim/api';
+import { type CampaignCounts, type CampaignStatus, type MessagingCampaign } from '@anshim/api';
 import { nextPhase } from '../phase.ts';
 import type { StepResult } from './step.ts';
 
@@ -11,13 +11,15 @@ export interface ProgressInput {
   counts: CampaignCounts & { final: number; queued: number };
   /** The phase the earlier steps left (a fatal step already set Failed). */
   status: CampaignStatus;
+  /** The gateway recorded a whole upload of the dataset (its ConfigMap), whatever spec.audience.size says. */
+  ingestComplete: boolean;
   now: number;
 }
 
 /**
  * Counts and phase: Pending → Provisioning → Sending ⇄ Draining → Completed (phase.ts), with
  * the start and completion times stamped once. Completion needs the whole audience on the
- * topic (its size, or the gateway's ingest-complete annotation) and a final outcome for each.
+ * topic (its size, or the gateway's record of a completed upload) and a final outcome for each.
  */
 export function advancePhase(mc: MessagingCampaign, input: ProgressInput): StepResult {
   const { counts, lag, status } = input;
@@ -27,8 +29,7 @@ export function advancePhase(mc: MessagingCampaign, input: ProgressInput): StepR
     queued: counts.queued,
     lag: lag?.lag ?? 1,
     final: counts.final,
-    ingestComplete:
-      size === undefined || counts.queued >= size || mc.metadata.annotations?.[INGEST_COMPLETE] === 'true',
+    ingestComplete: size === undefined || counts.queued >= size || input.ingestComplete,
     openEnded: mc.spec.priorityClass === 'transactional' || mc.spec.priorityClass === 'alert',
   });
   const next: Partial<CampaignStatus> = {

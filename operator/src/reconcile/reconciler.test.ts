@@ -25,7 +25,7 @@ class MemoryWorld implements CampaignWorld {
   readonly done: Action[] = [];
   readonly patches: CampaignStatus[] = [];
 
-  datasetPurpose = async () => this.purpose;
+  dataset = async () => (this.purpose ? { purpose: this.purpose, complete: true } : undefined);
   fleet = async () => fleet;
   topicPartitions = async (names: string[]) => {
     if (this.kafkaDown) throw new Error('KafkaJSConnectionError: Connection error: connect ECONNREFUSED 127.0.0.1:1');

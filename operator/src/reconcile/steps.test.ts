@@ -3,7 +3,7 @@
 // the same steps through the real ones).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FINALIZER, INGEST_COMPLETE } from '@anshim/api';
+import { FINALIZER } from '@anshim/api';
 import { scalingPolicyOf } from '../fleet.ts';
 import { workerFileFor } from '../workers.ts';
 import { finalize } from './finalize.ts';
@@ -230,18 +230,18 @@ test('progress: the phase moves on counts, and completion waits for the whole au
     failedByResult: {},
     duplicates: 0,
   });
-  const bulk = (size?: number, annotations?: Record<string, string>) =>
+  const bulk = (size?: number) =>
     campaign({
       spec: { priorityClass: 'bulk', audience: { datasetRef: { name: 'd' }, size } },
       status: { phase: 'Draining' },
-      metadata: annotations ? { annotations } : {},
     });
   const cases = [
     { name: 'all final, size reached', mc: bulk(10), lag: 0, c: counts(10, 10), phase: 'Completed' },
     { name: 'all final, upload still going', mc: bulk(20), lag: 0, c: counts(10, 10), phase: 'Draining' },
     {
-      name: 'all final, gateway said the upload ended',
-      mc: bulk(20, { [INGEST_COMPLETE]: 'true' }),
+      name: 'all final, gateway recorded the upload complete',
+      mc: bulk(20),
+      ingestComplete: true,
       lag: 0,
       c: counts(10, 10),
       phase: 'Completed',
@@ -261,6 +261,7 @@ test('progress: the phase moves on counts, and completion waits for the whole au
       lag: { lag: c.lag },
       counts: c.c,
       status: c.mc.status ?? {},
+      ingestComplete: 'ingestComplete' in c && c.ingestComplete === true,
       now,
     });
     assert.equal(step.status?.phase, c.phase, c.name);
@@ -274,6 +275,7 @@ test('progress: the phase moves on counts, and completion waits for the whole au
     lag: undefined,
     counts: counts(10, 10),
     status: { phase: 'Failed' },
+    ingestComplete: false,
     now,
   });
   assert.equal(failed.status?.phase, 'Failed', 'a fatal step is not undone');
@@ -283,6 +285,7 @@ test('progress: the phase moves on counts, and completion waits for the whole au
     lag: { lag: 5 },
     counts: counts(5, 0),
     status: { phase: 'Provisioning' },
+    ingestComplete: false,
     now,
   });
   assert.equal(started.status?.startTime, new Date(now).toISOString());

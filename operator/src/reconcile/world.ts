@@ -7,9 +7,17 @@ import type { KeyState } from './provision.ts';
 import type { DeploymentState } from './scale.ts';
 import type { Action } from './step.ts';
 
+/** The dataset ConfigMap the gateway writes after an upload (anshim-dataset-<name>): no personal data. */
+export interface DatasetRecord {
+  /** The purpose the data was collected for (purpose binding). */
+  purpose?: string;
+  /** A whole upload of it completed: the audience is on the topic even below spec.audience.size. */
+  complete: boolean;
+}
+
 export interface CampaignWorld {
-  /** The purpose the gateway recorded on the campaign's dataset at ingest, if any yet. */
-  datasetPurpose(mc: MessagingCampaign): Promise<string | undefined>;
+  /** What the gateway recorded of the campaign's dataset at ingest, if anything yet. */
+  dataset(mc: MessagingCampaign): Promise<DatasetRecord | undefined>;
   /** The MessagingFleet the campaign names; undefined when there is none. */
   fleet(mc: MessagingCampaign): Promise<MessagingFleet | undefined>;
   /** Partitions by topic, for those of `names` that exist. */
