@@ -14,6 +14,8 @@ export interface CampaignInfo {
   topic: string;
   /** spec.channel; every channel but PUSH reaches a handset, so landlines are refused for them. */
   channel?: CampaignChannel;
+  /** spec.rateLimit.messagesPerSecond: bounds the single messages the gateway takes for it. */
+  messagesPerSecond?: number;
   /** spec.acceptMessages, when the campaign says it. */
   acceptMessages?: boolean;
 }

@@ -34,7 +34,9 @@ export type IngestErrorCode =
   | 'unauthenticated'
   | 'forbidden'
   | 'auth-unavailable'
-  | 'messages-not-accepted';
+  | 'messages-not-accepted'
+  | 'rate-limited'
+  | 'too-many-uploads';
 
 const STATUS: Record<IngestErrorCode, number> = {
   'unknown-campaign': 404,
@@ -69,6 +71,8 @@ const STATUS: Record<IngestErrorCode, number> = {
   forbidden: 403,
   'auth-unavailable': 503,
   'messages-not-accepted': 403,
+  'rate-limited': 429,
+  'too-many-uploads': 429,
 };
 
 export class IngestError extends Error {

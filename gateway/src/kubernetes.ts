@@ -75,6 +75,7 @@ export class KubernetesCampaignLookup implements CampaignLookup {
       // before status.topics; the phase keeps ingest out until the topic exists anyway).
       topic: mc.status?.topics?.campaign ?? campaignTopic(campaignIdOf(mc), mc.spec.priorityClass ?? 'bulk'),
       channel: mc.spec.channel,
+      messagesPerSecond: mc.spec.rateLimit.messagesPerSecond,
       ...(mc.spec.acceptMessages !== undefined ? { acceptMessages: mc.spec.acceptMessages } : {}),
     };
   }

@@ -27,6 +27,18 @@ export interface IngestLimits {
   batchRecords: number;
   /** Batches awaiting Kafka's acknowledgement before reading pauses (backpressure). */
   maxInFlightBatches: number;
+  /** The window the rate limits count in (a fixed window per key). */
+  rateWindowMs: number;
+  /** Requests one caller (a Kubernetes username) may make per window, all routes together (429 beyond). */
+  callerRequestsPerWindow: number;
+  /** Single messages one campaign takes per window: this × its spec.rateLimit.messagesPerSecond × the window in seconds. */
+  campaignMessageBurst: number;
+  /** Uploads one gateway process reads at once (429 beyond). */
+  maxConcurrentUploads: number;
+  /** A connection with no bytes moving for this long is closed (a slow client cannot hold it). */
+  idleTimeoutMs: number;
+  /** The whole of one request, an upload's body included, must arrive within this. */
+  requestTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -44,6 +56,12 @@ export const DEFAULT_LIMITS: Readonly<IngestLimits> = Object.freeze({
   maxReportedRejections: 1000,
   batchRecords: 500,
   maxInFlightBatches: 4,
+  rateWindowMs: 1000,
+  callerRequestsPerWindow: 2000,
+  campaignMessageBurst: 2,
+  maxConcurrentUploads: 8,
+  idleTimeoutMs: 30_000,
+  requestTimeoutMs: 15 * 60_000,
 });
 
 export function resolveLimits(overrides: Partial<IngestLimits> = {}): IngestLimits {

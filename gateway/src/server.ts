@@ -3,6 +3,7 @@
 // Every route has schemas (http-schemas.ts); every refusal, ours or Fastify's, answers
 // { error: { code, message }, progress? } and never echoes a request's content (http-errors.ts).
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import type { Readable } from 'node:stream';
 import type { Purpose } from '@anshim/api';
 import {
@@ -30,6 +31,7 @@ import {
   uploadResultSchema,
 } from './http-schemas.ts';
 import { ingestUpload, sendMessage, type GatewayDeps, type MessageRequest } from './ingest.ts';
+import { callerRateLimit, campaignMessageLimit, UploadSlots } from './http-limits.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
 import { recordOptOut, type OptOutAuditEvent, type OptOutRequest } from './optouts.ts';
 import { traceRequest } from './telemetry.ts';
@@ -69,6 +71,11 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
     // Request logs would carry URLs and timings only, but one line per upload with counts says more.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // A slow client cannot hold a connection: idle sockets close, and a request (an upload's body
+    // included) must arrive whole within requestTimeoutMs; Node's own default would cut a long upload at 5 min.
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: 5_000,
   });
   app.addSchema(countsSchema);
   app.decorateRequest('caller', undefined);
@@ -113,116 +120,128 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
   });
   app.setNotFoundHandler((_req, reply) => sendNotFound(reply));
 
-  app.get(
-    '/healthz',
-    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
-    () => ({ status: 'ok' }),
-  );
-
-  app.post<{
-    Params: { campaignId: string };
-    Querystring: { purpose: Purpose; sheet?: string; format?: 'csv' | 'xlsx' | 'auto' };
-  }>(
-    UPLOAD_ROUTE,
-    {
-      schema: {
-        params: campaignParams,
-        querystring: uploadQuerystring,
-        headers: { type: 'object', properties: { 'content-length': { type: 'integer', minimum: 0 } } },
-        response: { 200: uploadResultSchema, ...errorResponses },
-      },
-      // Authorized, then an oversized upload refused by its declared length, before the body is read at all.
-      onRequest: async (req) => {
-        await campaignGrant('uploads')(req);
-        const declared = req.headers['content-length'];
-        checkDeclaredLength(declared === undefined ? undefined : Number(declared), limits.maxUploadBytes);
-      },
-    },
-    async (req, reply) => {
-      const body = req.body as Readable | undefined;
-      if (!body || typeof body.pipe !== 'function')
-        throw new IngestError(
-          'unsupported-format',
-          `send the file itself as the body (${UPLOAD_MEDIA_TYPES.join(', ')})`,
-        );
-      const declared = req.headers['content-length'];
-      const result = await ingestUpload(
-        deps,
-        {
-          campaignId: req.params.campaignId,
-          actor: callerOf(req).username,
-          purpose: req.query.purpose,
-          source: body,
-          format: req.query.format ?? 'auto',
-          ...(req.query.sheet !== undefined ? { sheet: req.query.sheet } : {}),
-          ...(declared !== undefined ? { declaredBytes: Number(declared) } : {}),
-        },
-        limits,
-      );
-      return reply.code(200).send(result);
-    },
-  );
-
-  app.post<{ Params: { campaignId: string }; Body: Omit<MessageRequest, 'campaignId' | 'actor'> }>(
-    '/v1/campaigns/:campaignId/messages',
-    {
-      onRequest: campaignGrant('messages'),
-      schema: {
-        params: campaignParams,
-        body: messageBodySchema(limits),
-        response: { 202: messageResultSchema, ...errorResponses },
-      },
-    },
-    async (req, reply) => {
-      const result = await sendMessage(deps, {
-        ...req.body,
-        campaignId: req.params.campaignId,
-        actor: callerOf(req).username,
-      });
-      return reply.code(202).send(result);
-    },
-  );
-
-  const optOutKey = deps.optOutKey;
-  if (optOutKey)
-    app.post<{ Body: OptOutRequest }>(
-      '/v1/optouts',
+  // Requests per caller (after identify(), registered above); the routes get it by registering after it.
+  void app.register(rateLimit, callerRateLimit(limits));
+  const uploads = new UploadSlots(limits.maxConcurrentUploads);
+  void app.register(async (routes) => {
+    routes.get(
+      '/healthz',
       {
-        schema: { body: optOutBodySchema, response: { 202: optOutResultSchema, ...errorResponses } },
-        // Which grant depends on the body (withdrawing an opt-out is the stricter one), so after parsing.
-        preHandler: async (req) => {
-          const request: AccessRequest = optOutAccess(req.body.optedOut ?? true);
-          await authorize(deps.access, callerOf(req), request);
+        config: { rateLimit: false },
+        schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } },
+      },
+      () => ({ status: 'ok' }),
+    );
+
+    routes.post<{
+      Params: { campaignId: string };
+      Querystring: { purpose: Purpose; sheet?: string; format?: 'csv' | 'xlsx' | 'auto' };
+    }>(
+      UPLOAD_ROUTE,
+      {
+        schema: {
+          params: campaignParams,
+          querystring: uploadQuerystring,
+          headers: { type: 'object', properties: { 'content-length': { type: 'integer', minimum: 0 } } },
+          response: { 200: uploadResultSchema, ...errorResponses },
+        },
+        // Authorized, then an oversized upload refused by its declared length, before the body is read at all.
+        // Then a slot among the uploads this process reads at once.
+        onRequest: async (req, reply) => {
+          await campaignGrant('uploads')(req);
+          const declared = req.headers['content-length'];
+          checkDeclaredLength(declared === undefined ? undefined : Number(declared), limits.maxUploadBytes);
+          uploads.take(reply);
         },
       },
       async (req, reply) => {
-        const optedOut = req.body.optedOut ?? true;
-        const at = new Date().toISOString();
-        const audit = async (outcome: Pick<OptOutAuditEvent, 'outcome' | 'errorCode' | 'tag'>) => {
-          try {
-            await deps.auditOptOut?.({
-              type: 'optout',
-              actor: callerOf(req).username,
-              optOutNumber: req.body.optOutNumber,
-              optedOut,
-              at,
-              ...outcome,
-            });
-          } catch {
-            req.log.error('audit callback failed');
-          }
-        };
-        try {
-          const { tag, ...result } = await recordOptOut(deps.producer, optOutKey, req.body);
-          await audit({ outcome: 'completed', tag });
-          return await reply.code(202).send(result);
-        } catch (err) {
-          await audit({ outcome: 'failed', errorCode: (err as { code?: string }).code ?? 'internal' });
-          throw err;
-        }
+        const body = req.body as Readable | undefined;
+        if (!body || typeof body.pipe !== 'function')
+          throw new IngestError(
+            'unsupported-format',
+            `send the file itself as the body (${UPLOAD_MEDIA_TYPES.join(', ')})`,
+          );
+        const declared = req.headers['content-length'];
+        const result = await ingestUpload(
+          deps,
+          {
+            campaignId: req.params.campaignId,
+            actor: callerOf(req).username,
+            purpose: req.query.purpose,
+            source: body,
+            format: req.query.format ?? 'auto',
+            ...(req.query.sheet !== undefined ? { sheet: req.query.sheet } : {}),
+            ...(declared !== undefined ? { declaredBytes: Number(declared) } : {}),
+          },
+          limits,
+        );
+        return reply.code(200).send(result);
       },
     );
 
-  return app;
+    routes.post<{ Params: { campaignId: string }; Body: Omit<MessageRequest, 'campaignId' | 'actor'> }>(
+      '/v1/campaigns/:campaignId/messages',
+      {
+        // Authorized first: the campaign's message count is kept only for callers allowed to send.
+        onRequest: [campaignGrant('messages'), campaignMessageLimit(routes, limits, deps.campaigns)],
+        schema: {
+          params: campaignParams,
+          body: messageBodySchema(limits),
+          response: { 202: messageResultSchema, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const result = await sendMessage(deps, {
+          ...req.body,
+          campaignId: req.params.campaignId,
+          actor: callerOf(req).username,
+        });
+        return reply.code(202).send(result);
+      },
+    );
+
+    const optOutKey = deps.optOutKey;
+    if (optOutKey)
+      routes.post<{ Body: OptOutRequest }>(
+        '/v1/optouts',
+        {
+          schema: { body: optOutBodySchema, response: { 202: optOutResultSchema, ...errorResponses } },
+          // Which grant depends on the body (withdrawing an opt-out is the stricter one), so after parsing.
+          preHandler: async (req) => {
+            const request: AccessRequest = optOutAccess(req.body.optedOut ?? true);
+            await authorize(deps.access, callerOf(req), request);
+          },
+        },
+        async (req, reply) => {
+          const optedOut = req.body.optedOut ?? true;
+          const at = new Date().toISOString();
+          const audit = async (outcome: Pick<OptOutAuditEvent, 'outcome' | 'errorCode' | 'tag'>) => {
+            try {
+              await deps.auditOptOut?.({
+                type: 'optout',
+                actor: callerOf(req).username,
+                optOutNumber: req.body.optOutNumber,
+                optedOut,
+                at,
+                ...outcome,
+              });
+            } catch {
+              req.log.error('audit callback failed');
+            }
+          };
+          try {
+            const { tag, ...result } = await recordOptOut(deps.producer, optOutKey, req.body);
+            await audit({ outcome: 'completed', tag });
+            return await reply.code(202).send(result);
+          } catch (err) {
+            await audit({ outcome: 'failed', errorCode: (err as { code?: string }).code ?? 'internal' });
+            throw err;
+          }
+        },
+      );
+  });
+
+  // Read-only: how many uploads this process is reading now (tests wait on it; a gauge could read it).
+  return Object.assign(app, { uploadsReading: () => uploads.active });
 }
 export type GatewayServer = ReturnType<typeof createGatewayServer>;
