@@ -25,6 +25,11 @@ export interface CampaignSpec {
   purpose?: Purpose;
   /** The sender's free opt-out line (080…): opt-outs are kept per line. */
   optOutNumber?: string;
+  /**
+   * spec.rateLimit.messagesPerSecond: all of the campaign's workers together dispatch no faster
+   * (each at its share of the topic's partitions). Unset: not paced.
+   */
+  messagesPerSecond?: number;
 }
 
 export interface CarrierEndpoint {

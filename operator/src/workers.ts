@@ -57,6 +57,7 @@ export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
     ttlMs: notAfter > 0 ? Math.max(1, notAfter - Date.now()) : 0,
     purpose: mc.spec.purpose,
     optOutNumber: mc.spec.sender.optOutNumber,
+    messagesPerSecond: mc.spec.rateLimit.messagesPerSecond,
   };
 }
 

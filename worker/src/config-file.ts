@@ -79,6 +79,9 @@ export async function loadWorkerFile(path: string) {
     followReports: file.followReports,
     // A campaign's workers follow only its reports, so fleets of campaigns do not steal each other's.
     reportCampaigns: file.campaigns.map((c) => c.spec.id),
+    dispatchRates: Object.fromEntries(
+      file.campaigns.flatMap((c) => (c.spec.messagesPerSecond ? [[c.spec.id, c.spec.messagesPerSecond]] : [])),
+    ),
     sessionTimeoutMs: file.sessionTimeoutMs,
   };
   return { config, campaigns, keys };

@@ -35,6 +35,8 @@ export interface ProcessorDeps {
   now?: () => number;
   /** Counts of sealed recipients opened per campaign, for the audit chain. */
   decryptAudit?: { record(campaignId: string, opened: number, failed: number): void };
+  /** The campaign's dispatch rate (dispatch-rate.ts): waits until this many may go. */
+  pace?: { take(campaignId: string, count: number): Promise<void> };
 }
 
 /**
@@ -105,6 +107,9 @@ export class BatchProcessor {
           );
           return false;
         });
+      // Each send, a fallback included, is a message of the campaign; the dispatcher's retries
+      // (the same frames, throttled or unanswered) are not counted again.
+      await deps.pace?.take(campaignId, prepared.length);
       const outcomes = await deps.dispatcher.dispatch(prepared);
       const next: typeof pending = [];
       let accepted = 0;

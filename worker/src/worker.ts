@@ -6,6 +6,7 @@ import { CarrierLink } from './carrier-link.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { CampaignKeySource, CarrierKeys } from './keys.ts';
 import { PreparePool } from './pool.ts';
+import { DispatchRate } from './dispatch-rate.ts';
 import { BatchProcessor } from './processor.ts';
 import { ProgressCounters } from './progress.ts';
 import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
@@ -56,6 +57,8 @@ export interface WorkerConfig {
   now?: () => number;
   /** Append decryption counts to this worker's audit chain (`worker.<workerId>` on anshim.audit). */
   auditDecrypts?: boolean;
+  /** messagesPerSecond by campaign: the campaign's workers together dispatch no faster (dispatch-rate.ts). */
+  dispatchRates?: Record<string, number>;
 }
 
 export interface WorkerDeps {
@@ -98,6 +101,24 @@ export class MessagingWorker {
       logCreator: () => (entry) => this.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
+  }
+
+  /** This worker's dispatch pace (its share of each campaign's rate), once started. */
+  pace: DispatchRate | undefined;
+
+  /** Partitions the group assigned this worker, and all the partitions of those topics. */
+  private async shareOf(assignment: Record<string, number[]>): Promise<{ assigned: number; total: number }> {
+    const topics = Object.keys(assignment);
+    const assigned = topics.reduce((n, t) => n + (assignment[t]?.length ?? 0), 0);
+    if (topics.length === 0) return { assigned: 0, total: 0 };
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      return { assigned, total: meta.reduce((n, t) => n + t.partitions.length, 0) };
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Entries on the opt-out list this worker follows (tags, never numbers): 0 when it follows none. */
@@ -163,7 +184,21 @@ export class MessagingWorker {
         await heartbeatNow().catch(() => undefined);
       },
     });
+    // The campaign's rate, divided by partition share: re-divided on every rebalance.
+    const pace = new DispatchRate(new Map(Object.entries(c.dispatchRates ?? {})), {
+      onWait: async () => {
+        await heartbeatNow().catch(() => undefined);
+      },
+    });
+    this.pace = pace;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      void this.shareOf(payload.memberAssignment).then(
+        ({ assigned, total }) => pace.setShare(assigned, total),
+        (err: Error) => this.log.warn({ err: err.name }, 'partition share unknown; pacing at the last share'),
+      );
+    });
     const processor = new BatchProcessor({
+      pace,
       pool: this.pool,
       dispatcher,
       campaigns: this.deps.campaigns,
