@@ -17,6 +17,7 @@ const entries = {
   stack: 'stack/src/cli.ts',
   'bench:dispatch': 'worker/bench/dispatch.bench.ts',
   'bench:prepare': 'worker/bench/prepare.bench.ts',
+  'bench:rate': 'worker/bench/rate.bench.ts',
   loadtest: 'loadtest/src/run.ts',
 };
 

@@ -2,19 +2,17 @@
 // Pushes sealed campaign records through the real Kafka, a worker process (piscina pool) and
 // carrier simulator processes over mutual TLS, and prints end-to-end throughput, produce-to-ack
 // latency, worker memory and the CPU split between the processes. Figures, not assertions.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { aeadEngine, generateDataKey, LocalKekProvider, sealCampaignRecord } from '@anshim/core';
+import { aeadEngine, generateDataKey, sealCampaignRecord } from '@anshim/core';
 import {
   repoRoot,
   requireStack,
   up,
-  carrierTlsFiles,
   createCampaignTopic,
   fakeRecipients,
   stackKafka,
@@ -23,6 +21,16 @@ import {
 } from '@anshim/dev-platform';
 import { campaignTopic, CAMPAIGN_HEADER } from '@anshim/api';
 import type { WorkerFile } from '../src/config-file.ts';
+import {
+  benchWorkerFile,
+  MNOS,
+  firstLine,
+  ledgerAccepted,
+  runBench,
+  sample,
+  startBenchCarriers,
+  startBenchProcess,
+} from './harness.ts';
 import { buildWorkerBundle, WORKER_BUNDLE_MAIN, WORKER_COMMAND } from '../src/bundle.ts';
 
 const { values: args } = parseArgs({
@@ -47,68 +55,9 @@ const { values: args } = parseArgs({
 const bundle = args.bundle !== 'off';
 const workerFlags = args['worker-flags']?.split(/\s+/).filter(Boolean) ?? WORKER_COMMAND.slice(1, -1);
 const TOTAL = Number(args.records);
-const MNOS = ['skt', 'kt', 'lguplus'] as const;
-const CLK_TCK = 100;
 
-interface Sample {
-  cpuSeconds: number;
-  rssMb: number;
-}
-
-function sample(pid: number): Sample | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return { cpuSeconds: cpu, rssMb: Number(rss ?? 0) / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-function startProcess(
-  name: string,
-  script: string,
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-): ChildProcess {
-  const out = openSync(join(logDir, `${name}.log`), 'a');
-  // ANSHIM_BENCH_PROFILE=dir writes V8 CPU profiles of every process (and thread) to dir.
-  const profile = process.env.ANSHIM_BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ANSHIM_BENCH_PROFILE}`]
-    : [];
-  // --bundle on: the worker runs as its pod does (WORKER_COMMAND: the bundle and its flags).
-  const worker = script.startsWith('worker/');
-  const entry =
-    worker && bundle
-      ? [...workerFlags, join(repoRoot, WORKER_BUNDLE_MAIN)]
-      : [...(worker ? workerFlags : []), '--import', 'tsx', join(repoRoot, script)];
-  return spawn(process.execPath, [...profile, ...entry, ...argv], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', out],
-  });
-}
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was ready`)));
-  });
-}
-
-async function ledgerAccepted(adminPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/ledger`);
-  const body = (await res.json()) as { carriers: Record<string, { accepted: number }> };
-  return Object.values(body.carriers).reduce((n, c) => n + (c.accepted ?? 0), 0);
-}
+const startProcess = (name: string, script: string, argv: string[], env: NodeJS.ProcessEnv, logDir: string) =>
+  startBenchProcess({ bundle, workerFlags }, name, script, argv, env, logDir);
 
 async function main(): Promise<void> {
   await up((line) => console.log(`[stack] ${line}`));
@@ -121,31 +70,16 @@ async function main(): Promise<void> {
   // so runs do not pile up in the dev stack's Kafka and slow the next one.
   let cleanup = async (): Promise<void> => undefined;
   try {
-    const tls = carrierTlsFiles();
-    const fleetSecret = randomBytes(32).toString('hex');
-    const simConfig = join(work, 'simulators.json');
-    writeFileSync(
-      simConfig,
-      JSON.stringify({
-        host: '127.0.0.1',
-        tls: { ca: tls.ca, cert: tls.server.cert, key: tls.server.key },
-        admin: { port: 0 },
-        defaults: { deliveryDelayMs: 50, failureRates: { HANDSET_OFF: 0.01, NO_SUCH_NUMBER: 0.002 } },
-        carriers: { skt: {}, kt: {}, lguplus: {} },
-      }),
-    );
-    const sim = startProcess(
-      'simulators',
-      'simulator/src/main.ts',
-      [simConfig],
-      { ANSHIM_SIM_PSK_HEX: fleetSecret },
+    const carriers = await startBenchCarriers(
       work,
+      { deliveryDelayMs: 50, failureRates: { HANDSET_OFF: 0.01, NO_SUCH_NUMBER: 0.002 } },
+      (name, script, argv, env) => {
+        const child = startProcess(name, script, argv, env, work);
+        children.push(child);
+        return child;
+      },
     );
-    children.push(sim);
-    const ready = JSON.parse(await firstLine(sim)) as {
-      carriers: Record<string, { port: number; keyId: string }>;
-      admin: { port: number };
-    };
+    const sim = carriers.child;
 
     const spec = textCampaign(`bench-${Date.now()}`, { processors: [...MNOS] });
     const dataKey = generateDataKey(spec.id);
@@ -154,26 +88,8 @@ async function main(): Promise<void> {
     await createCampaignTopic(kafka, topic, Number(args.partitions));
     cleanup = () => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
 
-    const { carrierKeyFromFleetSecret } = await import('@anshim/core');
-    const kekMaterial = randomBytes(32);
-    writeFileSync(join(work, 'kek.hex'), kekMaterial.toString('hex'), { mode: 0o600 });
     const workerFile: WorkerFile = {
-      brokers: stack.kafka.brokers,
-      groupId: `bench-${spec.id}`,
-      topics: [topic],
-      carriers: Object.fromEntries(MNOS.map((c) => [c, { address: `127.0.0.1:${ready.carriers[c]!.port}` }])),
-      carrierKeys: MNOS.map((c) => {
-        const k = carrierKeyFromFleetSecret(c, Buffer.from(fleetSecret, 'hex'));
-        return { carrier: c, id: k.id, materialHex: k.material.toString('hex') };
-      }),
-      tls: { caFile: tls.ca, certFile: tls.client.cert, keyFile: tls.client.key, serverName: 'localhost' },
-      kek: { id: 'bench-kek', file: join(work, 'kek.hex') },
-      campaigns: [
-        {
-          spec,
-          wrappedKeys: [(await new LocalKekProvider('bench-kek', kekMaterial).wrap(dataKey)).toString('base64')],
-        },
-      ],
+      ...(await benchWorkerFile(work, carriers, spec, dataKey, topic)),
       poolThreads: Number(args.threads),
       partitionsConsumedConcurrently: Number(args.partitions),
       chunkSize: 500,
@@ -257,7 +173,7 @@ async function main(): Promise<void> {
     let lastReport = Date.now();
     while (accepted < TOTAL) {
       await sleep(200);
-      accepted = await ledgerAccepted(ready.admin.port);
+      accepted = await ledgerAccepted(carriers.adminPort);
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
         console.log(`[bench] ${accepted.toLocaleString()} / ${TOTAL.toLocaleString()} accepted by carriers`);
@@ -316,10 +232,4 @@ dispatch benchmark: ${TOTAL.toLocaleString()} messages, both hops AES-256-GCM ($
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(`[bench] ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -22,11 +22,25 @@ test('each worker paces at the campaign rate times its partition share; unknown 
   assert.equal(pace.perSecond('bank.otp'), undefined);
 });
 
-test('a chunk larger than a second of the rate is taken in pieces, with a heartbeat between them', async () => {
+test('a chunk goes in pieces of a tenth of a second, each sent without waiting for the last; outcomes in order', async () => {
   let waits = 0;
-  const pace = new DispatchRate(new Map([['shop.weekend', 200]]), { onWait: async () => void waits++ });
-  await pace.take('shop.weekend', 401);
-  assert.equal(waits, 2, 'pieces of 200, 200 and 1: a heartbeat after each of the first two');
-  await pace.take('bank.otp', 10_000);
-  assert.equal(waits, 2, 'a campaign without a rate does not wait');
+  const pace = new DispatchRate(new Map([['shop.weekend', 1000]]), { onWait: async () => void waits++ });
+  const sizes: number[] = [];
+  const items = Array.from({ length: 250 }, (_, i) => i);
+  const out = await pace.paced('shop.weekend', items, async (part) => {
+    sizes.push(part.length);
+    return part.map((i) => i * 2);
+  });
+  assert.deepEqual(sizes, [100, 100, 50]);
+  assert.equal(waits, 2, 'a heartbeat between pieces');
+  assert.deepEqual(
+    out,
+    items.map((i) => i * 2),
+  );
+  const unpaced: number[] = [];
+  await pace.paced('bank.otp', items, async (part) => {
+    unpaced.push(part.length);
+    return part;
+  });
+  assert.deepEqual(unpaced, [250], 'a campaign without a rate goes whole');
 });

@@ -34,23 +34,37 @@ export class DispatchRate {
     return rate === undefined ? undefined : rate * this.share;
   }
 
-  /** Waits until `count` messages of the campaign may go. */
-  async take(campaignId: string, count: number): Promise<void> {
+  /**
+   * Sends `items` through `send` no faster than the campaign's pace: in pieces of a tenth of a
+   * second's worth, each sent as soon as its tokens are there (without waiting for the one
+   * before to be answered), so the carriers see a steady stream rather than a chunk at once.
+   * Outcomes come back in the order of `items`.
+   */
+  async paced<T, R>(campaignId: string, items: readonly T[], send: (part: T[]) => Promise<R[]>): Promise<R[]> {
     const perSecond = this.perSecond(campaignId);
-    if (perSecond === undefined || perSecond <= 0 || count <= 0) return;
+    if (perSecond === undefined || perSecond <= 0 || items.length === 0) return send([...items]);
+    const bucket = this.bucketFor(campaignId, perSecond);
+    const piece = Math.max(1, Math.floor(perSecond / 10));
+    const sends: Array<Promise<R[]>> = [];
+    for (let at = 0; at < items.length; at += piece) {
+      const part = items.slice(at, at + piece);
+      await bucket.removeTokens(part.length);
+      sends.push(send(part));
+      // Between pieces: the consumer's heartbeat (a chunk may take many seconds at a low rate).
+      if (at + piece < items.length) await this.opts.onWait?.();
+    }
+    return (await Promise.all(sends)).flat();
+  }
+
+  private bucketFor(campaignId: string, perSecond: number): TokenBucket {
     let entry = this.buckets.get(campaignId);
     if (!entry || entry.perSecond !== perSecond) {
-      // One second of burst: a whole second's messages may leave together, never more.
-      const bucket = new TokenBucket({ bucketSize: perSecond, tokensPerInterval: perSecond, interval: 'second' });
+      // A tenth of a second of burst: never more than that leaves at once, after a pause.
+      const size = Math.max(1, Math.floor(perSecond / 10));
+      const bucket = new TokenBucket({ bucketSize: size, tokensPerInterval: perSecond, interval: 'second' });
       entry = { bucket, perSecond };
       this.buckets.set(campaignId, entry);
     }
-    // The bucket refuses a request larger than itself: take a chunk in pieces of at most a second's worth.
-    for (let left = count; left > 0;) {
-      const piece = Math.min(left, perSecond);
-      await entry.bucket.removeTokens(piece);
-      left -= piece;
-      if (left > 0) await this.opts.onWait?.();
-    }
+    return entry.bucket;
   }
 }

@@ -35,8 +35,10 @@ export interface ProcessorDeps {
   now?: () => number;
   /** Counts of sealed recipients opened per campaign, for the audit chain. */
   decryptAudit?: { record(campaignId: string, opened: number, failed: number): void };
-  /** The campaign's dispatch rate (dispatch-rate.ts): waits until this many may go. */
-  pace?: { take(campaignId: string, count: number): Promise<void> };
+  /** The campaign's dispatch rate (dispatch-rate.ts): sends through it no faster. */
+  pace?: {
+    paced<T, R>(campaignId: string, items: readonly T[], send: (part: T[]) => Promise<R[]>): Promise<R[]>;
+  };
 }
 
 /**
@@ -107,10 +109,11 @@ export class BatchProcessor {
           );
           return false;
         });
-      // Each send, a fallback included, is a message of the campaign; the dispatcher's retries
-      // (the same frames, throttled or unanswered) are not counted again.
-      await deps.pace?.take(campaignId, prepared.length);
-      const outcomes = await deps.dispatcher.dispatch(prepared);
+      // Each send, a fallback included, is a message of the campaign, paced at the campaign's
+      // rate; the dispatcher's retries (the same frames, throttled or unanswered) are not counted again.
+      const outcomes = deps.pace
+        ? await deps.pace.paced(campaignId, prepared, (part) => deps.dispatcher.dispatch(part))
+        : await deps.dispatcher.dispatch(prepared);
       const next: typeof pending = [];
       let accepted = 0;
       let duplicates = 0;

@@ -106,6 +106,22 @@ export class MessagingWorker {
   /** This worker's dispatch pace (its share of each campaign's rate), once started. */
   pace: DispatchRate | undefined;
 
+  /**
+   * A paced campaign's batch is fetched about a second's worth per partition: a rebalance waits
+   * for every batch in flight to finish, so a batch that takes long to send at the campaign's
+   * rate would keep the fleet at its old shares (a worker gone, its partitions unsent) as long.
+   */
+  private async fetchBytesPerPartition(): Promise<number> {
+    const UNPACED = 512 * 1024;
+    const rate = Object.values(this.config.dispatchRates ?? {}).reduce((a, b) => a + b, 0);
+    const topics = this.config.topics.filter((t): t is string => typeof t === 'string');
+    if (rate <= 0 || topics.length === 0) return UNPACED;
+    const { total } = await this.shareOf(Object.fromEntries(topics.map((t) => [t, []])));
+    // ~400 bytes a sealed record, a second of the campaign's rate over its partitions.
+    const bytes = Math.ceil((rate / Math.max(1, total)) * 400);
+    return Math.min(UNPACED, Math.max(16 * 1024, bytes));
+  }
+
   /** Partitions the group assigned this worker, and all the partitions of those topics. */
   private async shareOf(assignment: Record<string, number[]>): Promise<{ assigned: number; total: number }> {
     const topics = Object.keys(assignment);
@@ -170,7 +186,7 @@ export class MessagingWorker {
       maxWaitTimeInMs: 50,
       // Bounded fetches bound the worker's memory: everything fetched is in flight at once.
       maxBytes: 4 * 1024 * 1024,
-      maxBytesPerPartition: 512 * 1024,
+      maxBytesPerPartition: await this.fetchBytesPerPartition(),
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
@@ -193,7 +209,10 @@ export class MessagingWorker {
     this.pace = pace;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       void this.shareOf(payload.memberAssignment).then(
-        ({ assigned, total }) => pace.setShare(assigned, total),
+        ({ assigned, total }) => {
+          pace.setShare(assigned, total);
+          this.log.info({ assigned, total }, 'partitions assigned: dispatching at that share of each campaign rate');
+        },
         (err: Error) => this.log.warn({ err: err.name }, 'partition share unknown; pacing at the last share'),
       );
     });
