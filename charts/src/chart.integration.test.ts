@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,15 +18,19 @@ import {
   deleteCampaigns,
   eventually,
   installCrds,
+  kubeConfig,
   kubectl,
+  serviceAccountToken,
   startOperator,
+  startProcess,
+  stopProcess,
   type OperatorProcess,
   type TestKek,
   VERSIONS,
   repoRoot,
   requireStack,
 } from '@anshim/dev-platform';
-import { workerDeploymentFor } from '@anshim/operator';
+import { workerDeploymentFor, workerFileFor } from '@anshim/operator';
 
 const CHART = join(repoRoot, 'charts/anshim');
 const PRODUCTION = join(repoRoot, 'charts/examples/values-production.yaml');
@@ -640,6 +644,77 @@ describe('the anshim Helm chart', () => {
     const fleet = docs.find((d) => d.kind === 'MessagingFleet')!;
     for (const c of fleet.spec.carriers as Array<{ address: string }>)
       assert.ok(serverCert.checkHost(c.address.split(':')[0]!), c.address);
+    // And the workers check exactly that: the worker file the operator writes from this fleet names
+    // no server name, so gRPC verifies each carrier's certificate against the host of its address.
+    const file = workerFileFor(exampleCampaign(ns), fleet as unknown as MessagingFleet, { campaign: 't' }, [], 'k');
+    assert.equal(file.tls?.serverName, undefined, 'no override: the carrier host is verified');
+    assert.ok(Object.values(file.carriers).every((c) => serverCert.checkHost(c!.address.split(':')[0]!)));
+  });
+
+  test("the rendered gateway runs for real: the image's entrypoint with the chart's env and mounted Secrets", async () => {
+    const brokers = requireStack().kafka.brokers;
+    const docs = manifests(render(ns, ['--set', `kafka.brokers={${brokers.join(',')}}`]));
+    const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'anshim-gateway')!;
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    // The command is the gateway image's ENTRYPOINT (the chart sets none of its own).
+    assert.equal(container.command, undefined);
+    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+    const stage = dockerfile.slice(dockerfile.indexOf('FROM runtime AS gateway'));
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(stage)![1]!) as string[];
+    assert.deepEqual(entrypoint.slice(0, 3), ['node', '--import', 'tsx'], 'startProcess runs node --import tsx');
+    // The pod's files: each mounted Secret's keys under a directory standing in for its mountPath.
+    const root = mkdtempSync(join(tmpdir(), 'anshim-chart-gateway-'));
+    const remap = (path: string) => join(root, path);
+    for (const mount of container.volumeMounts as Array<{ name: string; mountPath: string }>) {
+      const volume = (pod.volumes as Json[]).find((v) => v.name === mount.name);
+      mkdirSync(remap(mount.mountPath), { recursive: true });
+      if (!volume.secret) continue;
+      const data = secretData(docs, volume.secret.secretName);
+      const items: Array<{ key: string; path: string }> =
+        volume.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const item of items)
+        writeFileSync(join(remap(mount.mountPath), item.path), data[item.key]!, { mode: 0o600 });
+    }
+    const env: Record<string, string> = {};
+    for (const e of container.env as Array<{ name: string; value?: string; valueFrom?: Json }>)
+      env[e.name] = e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? 'anshim-gateway-0' : ns);
+    for (const [k, v] of Object.entries(env)) if (v.startsWith('/')) env[k] = remap(v);
+    assert.equal(env.ANSHIM_GATEWAY_HOST, '0.0.0.0', 'the pod listens on all its interfaces');
+    // On this machine, traffic stays on 127.0.0.1 and ports are free ones; the in-cluster
+    // ServiceAccount is the stack's kubeconfig, and the opt-out key is at the image's default path.
+    Object.assign(env, {
+      ANSHIM_GATEWAY_HOST: '127.0.0.1',
+      ANSHIM_GATEWAY_PORT: '0',
+      ANSHIM_METRICS_PORT: '0',
+      KUBECONFIG: requireStack().kubeconfig,
+      ANSHIM_OPT_OUT_KEY_FILE: remap('/etc/anshim/opt-out-key/key'),
+    });
+    const gateway = await startProcess<{ url: string }>('gateway', entrypoint.slice(3), {
+      cwd: repoRoot,
+      logFile: join(root, 'gateway.log'),
+      env,
+    });
+    cleanups.push(async () => {
+      await stopProcess(gateway);
+      rmSync(root, { recursive: true, force: true });
+    });
+    const base = gateway.ready.url;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const anonymous = await fetch(`${base}/v1/campaigns/${ns}.none/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(anonymous.status, 401, 'it checks callers');
+    const token = await serviceAccountToken(kubeConfig(), ns, 'chart-sender', { role: 'anshim-sender' });
+    const unknown = await fetch(`${base}/v1/campaigns/${ns}.none/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ purpose: 'transactional', recipient: { phone: '010-2000-0001' } }),
+    });
+    assert.equal(unknown.status, 404, 'a sender of the namespace learns the campaign does not exist');
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unknown-campaign');
   });
 
   test('hex → bytes, the helper behind the key derivation, round-trips all 256 byte values', () => {

@@ -147,7 +147,9 @@ export class MessagingWorker {
     const credentials = c.tls
       ? grpc.credentials.createSsl(c.tls.ca, c.tls.key, c.tls.cert)
       : grpc.credentials.createInsecure();
-    const serverName = c.tls?.serverName ?? (c.tls ? 'localhost' : undefined);
+    // Unset, gRPC verifies each carrier's certificate against the host of its address (the
+    // fleet's carrierServerName overrides it, e.g. for carriers reached by IP).
+    const serverName = c.tls?.serverName;
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     this.sink = new BatchingSink(this.producer, c.workerId);
