@@ -31,7 +31,7 @@ export async function openStoredKeys(
 ): Promise<DataKey[]> {
   if (!stored) throw new KeyError('no-campaign-key', campaignId);
   if (stored.destroyedAt) throw new KeyError('campaign-key-destroyed', `${campaignId} at ${stored.destroyedAt}`);
-  return Promise.all(stored.wrapped.map((w) => unwrapDataKey(keks, w)));
+  return Promise.all(stored.wrapped.map((w) => unwrapDataKey(keks, w, campaignId)));
 }
 
 /** An in-process store for unit tests and single-process tools; the operator's lives in Kubernetes Secrets. */
@@ -46,7 +46,7 @@ export class MemoryKeyStore implements CampaignKeyStore {
     if (existing?.ids[0]) return existing.ids[0];
     const key = generateDataKey(campaignId);
     try {
-      this.stored.set(campaignId, { wrapped: [await this.kek.wrap(key)], ids: [key.id] });
+      this.stored.set(campaignId, { wrapped: [await this.kek.wrap(key, campaignId)], ids: [key.id] });
       return key.id;
     } finally {
       key.destroy();

@@ -38,13 +38,28 @@ test('DataKey never prints its material', () => {
   assert.equal(inspect(key), `DataKey(${key.id})`);
 });
 
+const C = 'shop.weekend';
+
+test('a wrapped key opens for its own campaign only: copied to another, it does not unwrap', async () => {
+  const kek = new LocalKekProvider('kek-2024', kekBytes());
+  const key = generateDataKey(C);
+  const wrapped = await kek.wrap(key, C);
+  assert.ok((await kek.unwrap(wrapped, C)).material.equals(key.material));
+  for (const other of ['other.weekend', 'shop.weekend2', 'shop'])
+    await assert.rejects(
+      kek.unwrap(wrapped, other),
+      (e: unknown) => e instanceof KeyError && e.reason === 'unwrap-failed',
+      other,
+    );
+});
+
 test('wrap/unwrap under a local KEK round-trips and records the KEK id', async () => {
   const kek = new LocalKekProvider('kek-2024', kekBytes());
   const key = generateDataKey('cmp-1');
-  const wrapped = await kek.wrap(key);
+  const wrapped = await kek.wrap(key, C);
   assert.equal(wrappedKekId(wrapped), 'kek-2024');
   assert.ok(!wrapped.includes(key.material));
-  const back = await kek.unwrap(wrapped);
+  const back = await kek.unwrap(wrapped, C);
   assert.equal(back.id, key.id);
   assert.ok(back.material.equals(key.material));
   // The unwrapped key opens frames the original sealed.
@@ -52,19 +67,19 @@ test('wrap/unwrap under a local KEK round-trips and records the KEK id', async (
 });
 
 test('unwrap with the wrong KEK or a tampered blob fails with a typed reason', async () => {
-  const wrapped = await new LocalKekProvider('kek-a', kekBytes()).wrap(generateDataKey('cmp'));
+  const wrapped = await new LocalKekProvider('kek-a', kekBytes()).wrap(generateDataKey('cmp'), C);
   await assert.rejects(
-    new LocalKekProvider('kek-b', kekBytes()).unwrap(wrapped),
+    new LocalKekProvider('kek-b', kekBytes()).unwrap(wrapped, C),
     (e: unknown) => e instanceof KeyError && e.reason === 'unknown-kek',
   );
   await assert.rejects(
-    new LocalKekProvider('kek-a', Buffer.alloc(32, 1)).unwrap(wrapped),
+    new LocalKekProvider('kek-a', Buffer.alloc(32, 1)).unwrap(wrapped, C),
     (e: unknown) => e instanceof KeyError && e.reason === 'unwrap-failed',
   );
   const tampered = Buffer.from(wrapped);
   tampered[tampered.length - 20] = (tampered[tampered.length - 20] as number) ^ 0xff;
   await assert.rejects(
-    new LocalKekProvider('kek-a', kekBytes()).unwrap(tampered),
+    new LocalKekProvider('kek-a', kekBytes()).unwrap(tampered, C),
     (e: unknown) => e instanceof KeyError && e.reason === 'unwrap-failed',
   );
 });
@@ -73,10 +88,10 @@ test('unwrapDataKey picks the provider by the recorded KEK id (rotation)', async
   const old = new LocalKekProvider('kek-old', Buffer.alloc(32, 1));
   const current = new LocalKekProvider('kek-new', Buffer.alloc(32, 2));
   const key = generateDataKey('cmp');
-  const back = await unwrapDataKey([current, old], await old.wrap(key));
+  const back = await unwrapDataKey([current, old], await old.wrap(key, C), C);
   assert.ok(back.material.equals(key.material));
   await assert.rejects(
-    unwrapDataKey([current], await old.wrap(key)),
+    unwrapDataKey([current], await old.wrap(key, C), C),
     (e: unknown) => e instanceof KeyError && e.reason === 'unknown-kek',
   );
 });
@@ -84,15 +99,15 @@ test('unwrapDataKey picks the provider by the recorded KEK id (rotation)', async
 test('LocalKekProvider copies its KEK bytes and rejects wrong sizes', async () => {
   const bytes = kekBytes();
   const kek = new LocalKekProvider('kek', bytes);
-  const wrapped = await kek.wrap(generateDataKey('cmp'));
+  const wrapped = await kek.wrap(generateDataKey('cmp'), C);
   bytes.fill(0); // caller wipes its copy
-  await kek.unwrap(wrapped);
+  await kek.unwrap(wrapped, C);
   assert.throws(
     () => new LocalKekProvider('kek', Buffer.alloc(31)),
     (e: unknown) => e instanceof KeyError && e.reason === 'invalid-key-material',
   );
   kek.destroy();
-  await assert.rejects(kek.unwrap(wrapped), (e: unknown) => e instanceof KeyError && e.reason === 'unwrap-failed');
+  await assert.rejects(kek.unwrap(wrapped, C), (e: unknown) => e instanceof KeyError && e.reason === 'unwrap-failed');
 });
 
 test('Keyring: lookup, destroy keeps a tombstone, duplicates rejected', () => {

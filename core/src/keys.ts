@@ -22,13 +22,18 @@ export function generateDataKey(idPrefix: string): DataKey {
  */
 export interface KeyEncryptionKeyProvider {
   readonly id: string;
-  /** Returns a self-describing wrapped blob (KEK id, data key id and material). */
-  wrap(dataKey: DataKey): Promise<Buffer>;
-  unwrap(wrapped: Uint8Array): Promise<DataKey>;
+  /**
+   * Returns a self-describing wrapped blob (KEK id, data key id and material), bound to the
+   * campaign it is the key of: it unwraps for that campaign id only.
+   */
+  wrap(dataKey: DataKey, campaignId: string): Promise<Buffer>;
+  /** Fails (`unwrap-failed`) for a blob wrapped for another campaign, e.g. copied into its Secret. */
+  unwrap(wrapped: Uint8Array, campaignId: string): Promise<DataKey>;
 }
 
-// Wrapped plaintext: material(32) | data key id (utf8). AAD ties it to this use.
-const WRAP_AAD = contextAad('anshim-dek-wrap', 'v1');
+// Wrapped plaintext: material(32) | data key id (utf8). The AAD ties it to this use and to its
+// campaign, so a tenant who copies another campaign's wrapped key into its own Secret opens nothing.
+const wrapAad = (campaignId: string) => contextAad('anshim-dek-wrap', 'v2', campaignId);
 
 export class LocalKekProvider implements KeyEncryptionKeyProvider {
   readonly #kek: DataKey;
@@ -46,22 +51,22 @@ export class LocalKekProvider implements KeyEncryptionKeyProvider {
     return this.#kek.id;
   }
 
-  async wrap(dataKey: DataKey): Promise<Buffer> {
+  async wrap(dataKey: DataKey, campaignId: string): Promise<Buffer> {
     if (dataKey.destroyed) throw new KeyError('invalid-key', 'destroyed');
     const plain = Buffer.alloc(DATA_KEY_BYTES + Buffer.byteLength(dataKey.id, 'utf8'));
     dataKey.material.copy(plain, 0);
     plain.write(dataKey.id, DATA_KEY_BYTES, 'utf8');
     try {
-      return seal(this.#kek, plain, WRAP_AAD);
+      return seal(this.#kek, plain, wrapAad(campaignId));
     } finally {
       plain.fill(0);
     }
   }
 
-  async unwrap(wrapped: Uint8Array): Promise<DataKey> {
+  async unwrap(wrapped: Uint8Array, campaignId: string): Promise<DataKey> {
     let plain: Buffer;
     try {
-      plain = open(this.#kek, wrapped, WRAP_AAD);
+      plain = open(this.#kek, wrapped, wrapAad(campaignId));
     } catch (err) {
       if (err instanceof EnvelopeError && err.reason === 'unknown-key')
         throw new KeyError('unknown-kek', `wrapped under ${err.keyId}`);
@@ -87,11 +92,15 @@ export function wrappedKekId(wrapped: Uint8Array): string {
 }
 
 /** Unwraps with whichever of several providers (e.g. during KEK rotation) wrapped the blob. */
-export function unwrapDataKey(providers: readonly KeyEncryptionKeyProvider[], wrapped: Uint8Array): Promise<DataKey> {
+export function unwrapDataKey(
+  providers: readonly KeyEncryptionKeyProvider[],
+  wrapped: Uint8Array,
+  campaignId: string,
+): Promise<DataKey> {
   const kekId = wrappedKekId(wrapped);
   const provider = providers.find((p) => p.id === kekId);
   if (provider === undefined) return Promise.reject(new KeyError('unknown-kek', `wrapped under ${kekId}`));
-  return provider.unwrap(wrapped);
+  return provider.unwrap(wrapped, campaignId);
 }
 
 /**

@@ -262,7 +262,7 @@ export class TestCarriers {
     const kekMaterial = randomBytes(32);
     const kekFile = join(dir, `kek-${spec.id}.hex`);
     writeFileSync(kekFile, kekMaterial.toString('hex'), { mode: 0o600 });
-    const wrapped = await new LocalKekProvider('test-kek', kekMaterial).wrap(dataKey);
+    const wrapped = await new LocalKekProvider('test-kek', kekMaterial).wrap(dataKey, spec.id);
     const file: WorkerFile = {
       brokers: requireStack().kafka.brokers,
       groupId: `workers-${spec.id}`,

@@ -162,7 +162,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     const kekMaterial = randomBytes(32);
     writeFileSync(join(tmp, 'kek'), kekMaterial.toString('hex'), { mode: 0o600 });
     const [dataKey] = await keys.open(spec.id);
-    const wrapped = await new LocalKekProvider('trace-kek', kekMaterial).wrap(dataKey!);
+    const wrapped = await new LocalKekProvider('trace-kek', kekMaterial).wrap(dataKey!, spec.id);
     dataKey!.destroy();
     const workerFile: WorkerFile = {
       brokers: requireStack().kafka.brokers,

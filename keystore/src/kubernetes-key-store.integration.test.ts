@@ -34,3 +34,40 @@ test('data keys live wrapped in Secrets; a KEK rotation re-wraps them without to
   await assert.rejects(rotating.ensure(campaign), (e: KeyError) => e.reason === 'campaign-key-destroyed');
   kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
+
+test("a wrapped key copied into another campaign's Secret (another tenant's, or a sibling's) opens nothing", async () => {
+  const theirs = createNamespace('keys-theirs');
+  const mine = createNamespace('keys-mine');
+  const kc = kubeConfig();
+  const store = new KubernetesKeyStore(kc, [new LocalKekProvider('kek-shared', randomBytes(32))]);
+  await store.ensure(`${theirs}.members`);
+  await store.ensure(`${mine}.promo`);
+  const stolen = JSON.parse(kubectl(['get', 'secret', 'anshim-dek-members', '-n', theirs, '-o', 'json'])) as {
+    data: Record<string, string>;
+  };
+  // Same KEK, the victim's wrapped key pasted into a Secret the attacker may write.
+  for (const [ns, name] of [
+    [mine, 'promo'],
+    [theirs, 'other'],
+  ] as const) {
+    if (name === 'other') await store.ensure(`${ns}.${name}`);
+    kubectl([
+      'patch',
+      'secret',
+      `anshim-dek-${name}`,
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data: { wrapped: stolen.data.wrapped } }),
+    ]);
+    await assert.rejects(
+      store.open(`${ns}.${name}`),
+      (e: KeyError) => e.reason === 'unwrap-failed',
+      `${ns}.${name} does not open the copy`,
+    );
+  }
+  const [own] = await store.open(`${theirs}.members`);
+  assert.ok(own, 'the key still opens for its own campaign');
+  for (const ns of [theirs, mine]) kubectl(['delete', 'namespace', ns, '--wait=false']);
+});

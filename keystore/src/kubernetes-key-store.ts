@@ -64,7 +64,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     if (existing?.metadata?.annotations?.[DESTROYED_AT]) throw new KeyError('campaign-key-destroyed', campaignId);
     const existingId = existing?.metadata?.annotations?.[KEY_ID];
     if (existing && existingId) {
-      await this.rewrapIfStale(existing);
+      await this.rewrapIfStale(existing, campaignId);
       return existingId;
     }
     const kek = this.keks[0];
@@ -72,7 +72,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     const { namespace, name } = campaignRefOf(campaignId);
     const key = generateDataKey(campaignId);
     try {
-      const wrapped = await kek.wrap(key);
+      const wrapped = await kek.wrap(key, campaignId);
       await this.core.createNamespacedSecret({
         namespace,
         body: {
@@ -101,15 +101,15 @@ export class KubernetesKeyStore implements CampaignKeyStore {
    * configured as a previous one) is unwrapped and wrapped again under the current KEK, in one
    * replace guarded by the Secret's resourceVersion. The records, sealed with the data key, stay as they are.
    */
-  private async rewrapIfStale(secret: k8s.V1Secret): Promise<boolean> {
+  private async rewrapIfStale(secret: k8s.V1Secret, campaignId: string): Promise<boolean> {
     const current = this.keks[0];
     const entries = Object.entries(secret.data ?? {}).filter(([k]) => k.startsWith('wrapped'));
     if (!current || entries.every(([, v]) => wrappedKekId(Buffer.from(v, 'base64')) === current.id)) return false;
     const data: Record<string, string> = {};
     for (const [k, v] of entries) {
-      const key = await unwrapDataKey(this.keks, Buffer.from(v, 'base64'));
+      const key = await unwrapDataKey(this.keks, Buffer.from(v, 'base64'), campaignId);
       try {
-        data[k] = (await current.wrap(key)).toString('base64');
+        data[k] = (await current.wrap(key, campaignId)).toString('base64');
       } finally {
         key.destroy();
       }

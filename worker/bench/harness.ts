@@ -70,7 +70,10 @@ export async function benchWorkerFile(
     tls: { caFile: tls.ca, certFile: tls.client.cert, keyFile: tls.client.key, serverName: 'localhost' },
     kek: { id: 'bench-kek', file: join(work, 'kek.hex') },
     campaigns: [
-      { spec, wrappedKeys: [(await new LocalKekProvider('bench-kek', kekMaterial).wrap(dataKey)).toString('base64')] },
+      {
+        spec,
+        wrappedKeys: [(await new LocalKekProvider('bench-kek', kekMaterial).wrap(dataKey, spec.id)).toString('base64')],
+      },
     ],
   };
 }

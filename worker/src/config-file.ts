@@ -46,7 +46,7 @@ export async function loadWorkerFile(path: string) {
   for (const c of file.campaigns) {
     campaigns.set(c.spec);
     for (const wrapped of c.wrappedKeys) {
-      const key = await unwrapDataKey([kek], Buffer.from(wrapped, 'base64'));
+      const key = await unwrapDataKey([kek], Buffer.from(wrapped, 'base64'), c.spec.id);
       keys.add(c.spec.id, { id: key.id, material: key.material });
     }
   }
