@@ -21,6 +21,11 @@ export interface CampaignSpec {
   processors: CarrierId[];
   /** Messages not delivered within this many ms of enqueueing expire at the carrier (0 = never). */
   ttlMs: number;
+  /**
+   * spec.schedule.notAfter in ms since the epoch: nothing is delivered after it (the carrier
+   * expires what is still queued). Absolute, so the worker file does not change as time passes.
+   */
+  notAfterMs?: number;
   /** What the recipients' data was collected for; advertising enforces consent, the night window and opt-outs. */
   purpose?: Purpose;
   /** The sender's free opt-out line (080…): opt-outs are kept per line. */

@@ -110,3 +110,14 @@ test("worker pods pull with the fleet's image pull Secrets, and with none when i
   };
   assert.deepEqual(pull(withSecrets), secrets);
 });
+
+test('schedule.notAfter travels as an absolute time: the worker file (and its hash) does not change as time passes', () => {
+  const scheduled: MessagingCampaign = { ...mc, spec: { ...mc.spec, schedule: { notAfter: '2026-12-24T15:00:00Z' } } };
+  const file = () => workerFileFor(scheduled, fleet, { campaign: 't' }, [Buffer.from('w')], 'kek-1');
+  const spec = file().campaigns[0]!.spec;
+  assert.equal(spec.notAfterMs, Date.parse('2026-12-24T15:00:00Z'));
+  assert.equal(spec.ttlMs, 0);
+  // Before, ttlMs was notAfter − Date.now(): a new file, and a rolled Deployment, at every reconcile.
+  assert.equal(JSON.stringify(file()), JSON.stringify(file()));
+  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1').campaigns[0]!.spec.notAfterMs, undefined);
+});

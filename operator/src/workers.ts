@@ -54,7 +54,9 @@ export function campaignSpecOf(mc: MessagingCampaign): CampaignSpec {
     templateCode: mc.spec.template.alimtalkTemplateCode,
     senderNumber: mc.spec.sender.callbackNumber,
     processors,
-    ttlMs: notAfter > 0 ? Math.max(1, notAfter - Date.now()) : 0,
+    // Absolute: a time relative to now would change the worker file (and roll the workers) at every reconcile.
+    ttlMs: 0,
+    ...(notAfter > 0 ? { notAfterMs: notAfter } : {}),
     purpose: mc.spec.purpose,
     optOutNumber: mc.spec.sender.optOutNumber,
     messagesPerSecond: mc.spec.rateLimit.messagesPerSecond,

@@ -14,7 +14,7 @@ import {
 } from '@anshim/core';
 import { CarrierMessage, Channel, SubmitRequest } from '@anshim/proto';
 import type { CampaignSpec } from './campaign.ts';
-import { HeldUntil, prepareMessage, PrepareError, type PrepareContext } from './prepare.ts';
+import { expiresAt, HeldUntil, prepareMessage, PrepareError, type PrepareContext } from './prepare.ts';
 import { encodeSubmitRequest } from './carrier-link.ts';
 import { renderTemplate, TemplateVariableError } from './render.ts';
 import { backoffDelay } from './backoff.ts';
@@ -229,4 +229,14 @@ test('advertising: no consent is refused, the night window holds until 08:00 KST
     now: Date.parse('2026-11-25T08:00:00+09:00'),
   });
   assert.ok(morning.optOutTag);
+});
+
+test('a message expires at its ttl from enqueueing or at the campaign notAfter, whichever is first', () => {
+  const at = Date.parse('2026-12-03T10:00:00Z');
+  const notAfterMs = Date.parse('2026-12-03T10:30:00Z');
+  assert.equal(expiresAt({ ttlMs: 0 }, at), 0, 'neither: never');
+  assert.equal(expiresAt({ ttlMs: 3_600_000 }, at), at + 3_600_000);
+  assert.equal(expiresAt({ ttlMs: 0, notAfterMs }, at), notAfterMs);
+  assert.equal(expiresAt({ ttlMs: 3_600_000, notAfterMs }, at), notAfterMs, 'notAfter comes first');
+  assert.equal(expiresAt({ ttlMs: 60_000, notAfterMs }, at), at + 60_000, 'the ttl comes first');
 });

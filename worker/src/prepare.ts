@@ -185,7 +185,7 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
       channel,
       idempotencyKey,
       priority: record.priority,
-      expiresAtMs: ctx.campaign.ttlMs > 0 ? Number(record.enqueuedAtMs) + ctx.campaign.ttlMs : 0,
+      expiresAtMs: expiresAt(ctx.campaign, Number(record.enqueuedAtMs)),
       attempt: 1,
       templateCode: channel === Channel.ALIMTALK ? (ctx.campaign.templateCode ?? '') : '',
       senderNumber: ctx.campaign.senderNumber,
@@ -204,4 +204,12 @@ export function prepareMessage(value: Uint8Array, ctx: PrepareContext, step = 0)
     frame,
     optOutTag,
   };
+}
+
+/** When the carrier must give up on a message: its campaign's ttl from enqueueing, or notAfter, whichever is first (0 = never). */
+export function expiresAt(campaign: Pick<CampaignSpec, 'ttlMs' | 'notAfterMs'>, enqueuedAtMs: number): number {
+  const byTtl = campaign.ttlMs > 0 ? enqueuedAtMs + campaign.ttlMs : 0;
+  const byDeadline = campaign.notAfterMs ?? 0;
+  if (byTtl === 0) return byDeadline;
+  return byDeadline === 0 ? byTtl : Math.min(byTtl, byDeadline);
 }
