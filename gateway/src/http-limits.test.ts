@@ -47,7 +47,7 @@ async function server(limits: Partial<IngestLimits>) {
       headers: { authorization: `Bearer ${token}` },
       payload: { purpose: 'transactional', recipient: { phone: '010-1234-5678', vars: { code: '1' } } },
     });
-  return { app, producer, message };
+  return { app, producer, message, access };
 }
 
 describe('gateway limits', () => {
@@ -89,6 +89,28 @@ describe('gateway limits', () => {
     assert.match(refusal.message, /at most 3 single messages in 3000 ms \(1 × its spec.rateLimit.messagesPerSecond\)/);
     assert.equal((await limited.message('otp', 'bank.alarm')).statusCode, 202, 'other campaigns are not counted');
     await limited.app.close();
+  });
+
+  test('an address presenting bad tokens is answered 429 before the API server is asked again', async () => {
+    const { app, access } = await server({ failedAuthenticationsPerWindow: 2 });
+    const statuses = [];
+    for (const token of ['forged-1', 'forged-2', 'forged-3']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/campaigns/bank.alarm/messages',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { purpose: 'transactional', recipient: { phone: '010-1234-5678' } },
+      });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) {
+        assert.equal(res.json().error.code, 'rate-limited');
+        assert.match(res.json().error.message, /invalid credentials from this address: at most 2/);
+        assert.ok(Number(res.headers['retry-after']) > 0);
+      }
+    }
+    assert.deepEqual(statuses, [401, 401, 429]);
+    assert.deepEqual(access.reviewed, ['forged-1', 'forged-2'], 'the third token was never reviewed');
+    await app.close();
   });
 
   test('uploads read at once: one more is 429 too-many-uploads until a slot frees', async () => {

@@ -7,6 +7,7 @@
 // counts are per gateway process: N replicas admit N times as much, which the chart's README says.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
+import { LRUCache } from 'lru-cache';
 import type { CampaignLookup } from './campaigns.ts';
 import { IngestError } from './errors.ts';
 import type { IngestLimits } from './limits.ts';
@@ -64,6 +65,41 @@ export function campaignMessageLimit(
         `(${limits.campaignMessageBurst} × its spec.rateLimit.messagesPerSecond); retry in ${verdict.ttlInSeconds} s`,
     );
   };
+}
+
+/**
+ * Failed authentications per client address: each unknown token costs a TokenReview (a cache
+ * miss by construction), so an address that keeps presenting bad tokens is answered 429 before
+ * the API server is asked again, until its window ends. Valid callers are counted by name instead.
+ */
+export class FailedAuthentications {
+  private readonly failures: LRUCache<string, { count: number; until: number }>;
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {
+    this.failures = new LRUCache({ max: 100_000, ttl: windowMs });
+  }
+
+  /** Throws 429 when `address` has failed `max` times in the current window. */
+  check(address: string, reply: FastifyReply): void {
+    const seen = this.failures.get(address);
+    if (!seen || seen.count < this.max) return;
+    const seconds = Math.max(1, Math.ceil((seen.until - Date.now()) / 1000));
+    reply.header('retry-after', String(seconds));
+    throw new IngestError(
+      'rate-limited',
+      `too many requests with invalid credentials from this address: at most ${this.max} in ${this.windowMs} ms (failedAuthenticationsPerWindow); retry in ${seconds} s`,
+    );
+  }
+
+  record(address: string): void {
+    const seen = this.failures.get(address);
+    if (seen) seen.count++;
+    // The window starts at the first failure; the entry expires with it.
+    else this.failures.set(address, { count: 1, until: Date.now() + this.windowMs });
+  }
 }
 
 /** Uploads read at once by this process; one more is answered 429 until a slot frees. */

@@ -31,6 +31,8 @@ export interface IngestLimits {
   rateWindowMs: number;
   /** Requests one caller (a Kubernetes username) may make per window, all routes together (429 beyond). */
   callerRequestsPerWindow: number;
+  /** Requests with a missing or invalid token one client address may make per window before 429 (each costs a TokenReview). */
+  failedAuthenticationsPerWindow: number;
   /** Single messages one campaign takes per window: this × its spec.rateLimit.messagesPerSecond × the window in seconds. */
   campaignMessageBurst: number;
   /** Uploads one gateway process reads at once (429 beyond). */
@@ -58,6 +60,7 @@ export const DEFAULT_LIMITS: Readonly<IngestLimits> = Object.freeze({
   maxInFlightBatches: 4,
   rateWindowMs: 1000,
   callerRequestsPerWindow: 2000,
+  failedAuthenticationsPerWindow: 100,
   campaignMessageBurst: 2,
   maxConcurrentUploads: 8,
   idleTimeoutMs: 30_000,

@@ -31,7 +31,7 @@ import {
   uploadResultSchema,
 } from './http-schemas.ts';
 import { ingestUpload, sendMessage, type GatewayDeps, type MessageRequest } from './ingest.ts';
-import { callerRateLimit, campaignMessageLimit, UploadSlots } from './http-limits.ts';
+import { callerRateLimit, campaignMessageLimit, FailedAuthentications, UploadSlots } from './http-limits.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
 import { recordOptOut, type OptOutAuditEvent, type OptOutRequest } from './optouts.ts';
 import { traceRequest } from './telemetry.ts';
@@ -80,9 +80,16 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
   app.addSchema(countsSchema);
   app.decorateRequest('caller', undefined);
   // Every route but /healthz: 401 before anything else is read or looked up.
-  app.addHook('onRequest', async (req) => {
+  const failedAuth = new FailedAuthentications(limits.failedAuthenticationsPerWindow, limits.rateWindowMs);
+  app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url === '/healthz' || req.routeOptions.url === undefined) return;
-    req.caller = await identify(deps.access, req.headers.authorization);
+    failedAuth.check(req.ip, reply);
+    try {
+      req.caller = await identify(deps.access, req.headers.authorization);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'unauthenticated') failedAuth.record(req.ip);
+      throw err;
+    }
   });
   // Then 403 unless the namespace's RBAC grants the route's verb on this campaign (asked before
   // the campaign is looked up: no rights in a namespace, no telling what it holds).

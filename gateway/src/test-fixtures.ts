@@ -171,12 +171,15 @@ export function silentLogger(): Logger {
  */
 export class StaticAccessControl implements AccessControl {
   readonly asked: AccessRequest[] = [];
+  /** Every token authenticate() was asked about, as TokenReview would have been. */
+  readonly reviewed: string[] = [];
   constructor(
     private readonly tokens: Record<string, Caller>,
     private readonly grants: Record<string, string[]>,
   ) {}
 
   async authenticate(token: string): Promise<Caller | undefined> {
+    this.reviewed.push(token);
     return this.tokens[token];
   }
 
