@@ -58,3 +58,36 @@ export async function recordOptOut(
   }
   return { recorded: true, optedOut, tag: record.key };
 }
+
+/**
+ * recordOptOut, with its audit entry (who, which 080 line, which way, the outcome), as uploads
+ * and messages are audited in ingest.ts. An audit callback that fails is logged, not the caller's error.
+ */
+export async function recordOptOutAudited(
+  deps: {
+    producer: RecordProducer;
+    auditOptOut?: (event: OptOutAuditEvent) => void | Promise<void>;
+    logger: { error(msg: string): void };
+  },
+  key: Uint8Array,
+  req: OptOutRequest,
+  actor: string,
+): Promise<OptOutResult> {
+  const base = { type: 'optout', actor, optOutNumber: req.optOutNumber, optedOut: req.optedOut ?? true } as const;
+  const at = new Date().toISOString();
+  const audit = async (outcome: Pick<OptOutAuditEvent, 'outcome' | 'errorCode' | 'tag'>) => {
+    try {
+      await deps.auditOptOut?.({ ...base, at, ...outcome });
+    } catch {
+      deps.logger.error('audit callback failed');
+    }
+  };
+  try {
+    const { tag, ...result } = await recordOptOut(deps.producer, key, req);
+    await audit({ outcome: 'completed', tag });
+    return result;
+  } catch (err) {
+    await audit({ outcome: 'failed', errorCode: err instanceof IngestError ? err.code : 'internal' });
+    throw err;
+  }
+}

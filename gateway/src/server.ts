@@ -6,15 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Readable } from 'node:stream';
 import type { Purpose } from '@anshim/api';
-import {
-  authorize,
-  campaignAccess,
-  identify,
-  optOutAccess,
-  type AccessControl,
-  type AccessRequest,
-  type Caller,
-} from './access.ts';
+import { authorize, campaignAccess, identify, optOutAccess, type AccessControl, type Caller } from './access.ts';
 import { IngestError } from './errors.ts';
 import { sendError, sendNotFound } from './http-errors.ts';
 import {
@@ -33,7 +25,7 @@ import {
 import { ingestUpload, sendMessage, type GatewayDeps, type MessageRequest } from './ingest.ts';
 import { callerRateLimit, campaignMessageLimit, FailedAuthentications, UploadSlots } from './http-limits.ts';
 import { checkDeclaredLength, resolveLimits, type IngestLimits } from './limits.ts';
-import { recordOptOut, type OptOutAuditEvent, type OptOutRequest } from './optouts.ts';
+import { recordOptOutAudited, type OptOutAuditEvent, type OptOutRequest } from './optouts.ts';
 import { traceRequest } from './telemetry.ts';
 
 export { UPLOAD_MEDIA_TYPES } from './http-schemas.ts';
@@ -214,37 +206,10 @@ export function createGatewayServer(deps: GatewayServerDeps, limitOverrides: Par
         {
           schema: { body: optOutBodySchema, response: { 202: optOutResultSchema, ...errorResponses } },
           // Which grant depends on the body (withdrawing an opt-out is the stricter one), so after parsing.
-          preHandler: async (req) => {
-            const request: AccessRequest = optOutAccess(req.body.optedOut ?? true);
-            await authorize(deps.access, callerOf(req), request);
-          },
+          preHandler: (req) => authorize(deps.access, callerOf(req), optOutAccess(req.body.optedOut ?? true)),
         },
-        async (req, reply) => {
-          const optedOut = req.body.optedOut ?? true;
-          const at = new Date().toISOString();
-          const audit = async (outcome: Pick<OptOutAuditEvent, 'outcome' | 'errorCode' | 'tag'>) => {
-            try {
-              await deps.auditOptOut?.({
-                type: 'optout',
-                actor: callerOf(req).username,
-                optOutNumber: req.body.optOutNumber,
-                optedOut,
-                at,
-                ...outcome,
-              });
-            } catch {
-              req.log.error('audit callback failed');
-            }
-          };
-          try {
-            const { tag, ...result } = await recordOptOut(deps.producer, optOutKey, req.body);
-            await audit({ outcome: 'completed', tag });
-            return await reply.code(202).send(result);
-          } catch (err) {
-            await audit({ outcome: 'failed', errorCode: (err as { code?: string }).code ?? 'internal' });
-            throw err;
-          }
-        },
+        async (req, reply) =>
+          reply.code(202).send(await recordOptOutAudited(deps, optOutKey, req.body, callerOf(req).username)),
       );
   });
 

@@ -103,9 +103,6 @@ export class MessagingWorker {
     });
   }
 
-  /** This worker's dispatch pace (its share of each campaign's rate), once started. */
-  pace: DispatchRate | undefined;
-
   /**
    * A paced campaign's batch is fetched about a second's worth per partition: a rebalance waits
    * for every batch in flight to finish, so a batch that takes long to send at the campaign's
@@ -116,9 +113,14 @@ export class MessagingWorker {
     const rate = Object.values(this.config.dispatchRates ?? {}).reduce((a, b) => a + b, 0);
     const topics = this.config.topics.filter((t): t is string => typeof t === 'string');
     if (rate <= 0 || topics.length === 0) return UNPACED;
-    const { total } = await this.shareOf(Object.fromEntries(topics.map((t) => [t, []])));
+    // Kafka not answering yet: start with the unpaced size rather than not at all (it only bounds fetches).
+    const total = await this.shareOf(Object.fromEntries(topics.map((t) => [t, []]))).then(
+      (s) => s.total,
+      () => 0,
+    );
+    if (total === 0) return UNPACED;
     // ~400 bytes a sealed record, a second of the campaign's rate over its partitions.
-    const bytes = Math.ceil((rate / Math.max(1, total)) * 400);
+    const bytes = Math.ceil((rate / total) * 400);
     return Math.min(UNPACED, Math.max(16 * 1024, bytes));
   }
 
@@ -194,21 +196,17 @@ export class MessagingWorker {
     this.consumer = consumer;
     // kafkajs only hands out heartbeat() inside eachBatch; retries waiting on a carrier use the latest one.
     let heartbeatNow: () => Promise<void> = async () => undefined;
+    const keepMembership = async () => {
+      await heartbeatNow().catch(() => undefined);
+    };
     const dispatcher = new Dispatcher(this.links, {
       maxAttempts: c.maxAttempts ?? 10,
       backoff: c.backoff ?? { baseMs: 100, maxMs: 10_000 },
       batchSize: c.chunkSize ?? 500,
-      onWait: async () => {
-        await heartbeatNow().catch(() => undefined);
-      },
+      onWait: keepMembership,
     });
     // The campaign's rate, divided by partition share: re-divided on every rebalance.
-    const pace = new DispatchRate(new Map(Object.entries(c.dispatchRates ?? {})), {
-      onWait: async () => {
-        await heartbeatNow().catch(() => undefined);
-      },
-    });
-    this.pace = pace;
+    const pace = new DispatchRate(new Map(Object.entries(c.dispatchRates ?? {})), { onWait: keepMembership });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       void this.shareOf(payload.memberAssignment).then(
         ({ assigned, total }) => {
