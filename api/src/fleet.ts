@@ -12,7 +12,12 @@ export interface FleetClassScaling {
 export interface MessagingFleet extends KubernetesObject {
   metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };
   spec: {
-    kafka: { brokers: string[]; replicationFactor?: number };
+    kafka: {
+      brokers: string[];
+      replicationFactor?: number;
+      /** The workers' Kafka user: a Secret of the namespace with `username` and `password` keys. */
+      sasl?: { mechanism?: 'scram-sha-512' | 'scram-sha-256' | 'plain'; secretName: string };
+    };
     carriers: Array<{ id: string; address: string }>;
     worker: {
       image: string;

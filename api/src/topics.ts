@@ -12,6 +12,8 @@ export const TOPICS = {
 /** A campaign's topic (the operator writes the name it created into status.topics.campaign). */
 export const campaignTopic = (campaignId: string, priorityClass = 'bulk'): string =>
   `anshim.campaign.${campaignId}.${priorityClass}`;
+/** The consumer group of a campaign's workers (its held ads: `<group>.hold`); Kafka grants name the prefix. */
+export const workerGroupId = (campaignId: string): string => `anshim.worker.${campaignId}`;
 /** Advertisements held for the night window wait here until their not-before time. */
 export const holdTopic = (campaignId: string): string => `anshim.hold.${campaignId}`;
 

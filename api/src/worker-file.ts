@@ -48,6 +48,8 @@ export interface CarrierEndpoint {
 export interface WorkerFile {
   workerId?: string;
   brokers: string[];
+  /** The worker's Kafka user: files mounted from the fleet's `kafka.sasl.secretName` Secret. */
+  kafkaSasl?: { mechanism: string; usernameFile: string; passwordFile: string };
   groupId: string;
   /** Topic names; one written as /regex/ subscribes by pattern. */
   topics: string[];

@@ -29,6 +29,7 @@ import {
   VERSIONS,
   repoRoot,
   requireStack,
+  stackCredentials,
 } from '@anshim/dev-platform';
 import { workerDeploymentFor, workerFileFor } from '@anshim/operator';
 
@@ -670,7 +671,16 @@ describe('the anshim Helm chart', () => {
       const volume = (pod.volumes as Json[]).find((v) => v.name === mount.name);
       mkdirSync(remap(mount.mountPath), { recursive: true });
       if (!volume.secret) continue;
-      const data = secretData(docs, volume.secret.secretName);
+      // The gateway's Kafka user is the cluster administrators' Secret, not the chart's: here, the stack's.
+      const data =
+        volume.secret.secretName === 'anshim-kafka-gateway'
+          ? Object.fromEntries(
+              Object.entries({
+                username: stackCredentials('gateway').username,
+                password: stackCredentials('gateway').password,
+              }).map(([k, v]) => [k, Buffer.from(v)]),
+            )
+          : secretData(docs, volume.secret.secretName);
       const items: Array<{ key: string; path: string }> =
         volume.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }));
       for (const item of items)
@@ -681,6 +691,9 @@ describe('the anshim Helm chart', () => {
       env[e.name] = e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? 'anshim-gateway-0' : ns);
     for (const [k, v] of Object.entries(env)) if (v.startsWith('/')) env[k] = remap(v);
     assert.equal(env.ANSHIM_GATEWAY_HOST, '0.0.0.0', 'the pod listens on all its interfaces');
+    // Its Kafka user from the mounted Secret (the gateway refuses to start if Kafka refuses it).
+    assert.equal(env.ANSHIM_KAFKA_PASSWORD_FILE, remap('/etc/anshim/kafka/password'));
+    assert.equal(env.ANSHIM_KAFKA_SASL_MECHANISM, 'scram-sha-512');
     // On this machine, traffic stays on 127.0.0.1 and ports are free ones; the in-cluster
     // ServiceAccount is the stack's kubeconfig, and the opt-out key is at the image's default path.
     Object.assign(env, {
@@ -892,6 +905,7 @@ describe('the anshim Helm chart', () => {
       assert.deepEqual(pod.volumes.map((v: { secret: { secretName: string } }) => v.secret.secretName).sort(), [
         'anshim-carrier-keys',
         'anshim-carrier-tls',
+        'anshim-kafka-worker',
         'anshim-kek',
         'anshim-opt-out-key',
         'anshim-worker-weekend-promo',

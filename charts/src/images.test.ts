@@ -9,6 +9,7 @@ import { parse, parseDocument, isMap, type Node } from 'yaml';
 import { repoRoot } from '@anshim/dev-platform';
 import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import { workerDeploymentFor } from '@anshim/operator';
+import { COMPONENTS, GRANTS } from '@anshim/kafka';
 
 interface Stage {
   name: string;
@@ -193,6 +194,19 @@ describe('Dockerfile', () => {
 });
 
 describe('chart README', () => {
+  test("the Kafka grants table is @anshim/kafka's GRANTS, row for row (what the stack applies)", () => {
+    const readme = readFileSync(join(repoRoot, 'charts/anshim/README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Kafka users and grants'));
+    const rows = [
+      ...section.slice(0, section.indexOf('\n## ', 3)).matchAll(/^\| (operator|gateway|worker) \|.*$/gm),
+    ].map((m) => m[0]);
+    const expected = COMPONENTS.flatMap((c) =>
+      GRANTS[c].map((g) => `| ${c} | ${g.resource} | \`${g.name}\` | ${g.operations.join(', ')} |`),
+    );
+    assert.ok(expected.length > 10);
+    assert.deepEqual(rows, expected);
+  });
+
   test('documents every value', () => {
     const doc = parseDocument(readFileSync(join(repoRoot, 'charts/anshim/values.yaml'), 'utf8'));
     const readme = readFileSync(join(repoRoot, 'charts/anshim/README.md'), 'utf8');

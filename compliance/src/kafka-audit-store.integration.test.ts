@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireStack } from '@anshim/dev-platform';
+import { kafkaAccess } from '@anshim/dev-platform';
 import { AuditChain, AuditChainError } from './audit-chain.ts';
 import { verifyAuditRecords } from './audit-verify.ts';
 import { ensureAuditTopic, KafkaAuditStore } from './kafka-audit-store.ts';
 
 const kafka = new Kafka({
   clientId: 'compliance-test',
-  brokers: requireStack().kafka.brokers,
+  ...kafkaAccess(),
   logLevel: logLevel.NOTHING,
 });
 const chainId = `operator-it-${Date.now().toString(36)}`;

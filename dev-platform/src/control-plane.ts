@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
-import { type TestCarriers } from './data-plane.ts';
+import { kafkaEnv, WORKER_KAFKA_SECRET, workerKafkaSecretData, type TestCarriers } from './data-plane.ts';
 import { VERSION, type MessagingFleet, GROUP, PLURAL, type MessagingCampaign } from '@anshim/api';
 import { LocalRunner } from './local-runner.ts';
 
@@ -61,6 +61,16 @@ export function installCrds(): void {
 
 /** The namespace's `default` MessagingFleet: the stack's Kafka, placeholder carriers, fast scaling. */
 export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec']> = {}): void {
+  // The workers' Kafka user, as the chart installs it (fleet.kafkaSecret).
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: WORKER_KAFKA_SECRET, namespace },
+      stringData: workerKafkaSecretData(),
+    }),
+  );
   kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
@@ -68,7 +78,7 @@ export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec
       kind: 'MessagingFleet',
       metadata: { name: 'default', namespace },
       spec: {
-        kafka: { brokers: requireStack().kafka.brokers },
+        kafka: { brokers: requireStack().kafka.brokers, sasl: { secretName: WORKER_KAFKA_SECRET } },
         carriers: ['skt', 'kt', 'lguplus', 'kakao'].map((id, i) => ({ id, address: `127.0.0.1:${40000 + i}` })),
         worker: { image: 'anshim/worker:dev' },
         scaling: { lagPerReplica: 100, cooldownSeconds: 2, pollSeconds: 1 },
@@ -238,7 +248,8 @@ export function startOperator(
       join(kek.dir, 'certificates'),
       ...(opts.args ?? []),
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
+    // As the operator's user, unless the test says otherwise (opts.env).
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...kafkaEnv('operator'), ...opts.env } },
   );
   const log = createWriteStream(logFile);
   child.stdout!.pipe(log);

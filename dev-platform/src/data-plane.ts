@@ -11,7 +11,8 @@ import {
   type CarrierId,
   type DataKey,
 } from '@anshim/core';
-import { LocalCa, requireStack } from '@anshim/stack';
+import { kafkaAccess, LocalCa, requireStack, type KafkaPrincipal } from '@anshim/stack';
+import type { KafkaCredentials } from '@anshim/kafka';
 import { injectKafkaHeaders } from '@anshim/telemetry';
 import { ReportBatchRecord, type IRecipientPayload, type ReportRecord } from '@anshim/proto';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from '@anshim/simulator';
@@ -21,12 +22,44 @@ import {
   campaignTopic,
   ensureDataPlaneTopics,
   TOPICS,
+  workerGroupId,
   type CampaignSpec,
   type WorkerFile,
 } from '@anshim/api';
 
-export function stackKafka(clientId = 'anshim-test'): Kafka {
-  return new Kafka({ clientId, brokers: requireStack().kafka.brokers, logLevel: logLevel.NOTHING });
+/** A client of the stack's Kafka: as its super user (tests' set-up and reads), or as a component's user. */
+export function stackKafka(clientId = 'anshim-test', principal: KafkaPrincipal = 'admin'): Kafka {
+  return new Kafka({ clientId, ...kafkaAccess(principal), logLevel: logLevel.NOTHING });
+}
+
+/** A component's stack Kafka user, as its configuration carries it. */
+export const stackCredentials = (principal: KafkaPrincipal): KafkaCredentials => kafkaAccess(principal).sasl;
+
+/** A component's stack Kafka user as its process reads it (ANSHIM_KAFKA_*, the password a file). */
+export function kafkaEnv(principal: KafkaPrincipal): Record<string, string> {
+  const user = requireStack().kafka.users?.[principal];
+  if (!user) throw new Error("the stack's Kafka has no users: run `npm run stack -- up`");
+  return {
+    ANSHIM_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    ANSHIM_KAFKA_USERNAME: user.username,
+    ANSHIM_KAFKA_PASSWORD_FILE: user.passwordFile,
+  };
+}
+
+/** The worker file's Kafka user (the stack's worker user), its username written to a file under `dir`. */
+export function workerKafkaFile(dir: string): Pick<WorkerFile, 'kafkaSasl'> {
+  const worker = requireStack().kafka.users?.worker;
+  if (!worker) throw new Error("the stack's Kafka has no users: run `npm run stack -- up`");
+  const usernameFile = join(dir, 'kafka-username');
+  writeFileSync(usernameFile, worker.username, { mode: 0o600 });
+  return { kafkaSasl: { mechanism: 'scram-sha-512', usernameFile, passwordFile: worker.passwordFile } };
+}
+
+/** The Secret a fleet's workers mount as their Kafka user (fleet `kafka.sasl.secretName`). */
+export const WORKER_KAFKA_SECRET = 'anshim-kafka-worker';
+export function workerKafkaSecretData(): { username: string; password: string } {
+  const { username, password } = stackCredentials('worker');
+  return { username, password };
 }
 
 export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
@@ -235,7 +268,8 @@ export class TestCarriers {
     return {
       workerId: `w-${spec.id}`,
       brokers: requireStack().kafka.brokers,
-      groupId: `workers-${spec.id}`,
+      kafkaCredentials: stackCredentials('worker'),
+      groupId: workerGroupId(spec.id),
       topics: [campaignTopic(spec.id)],
       carriers: Object.fromEntries([...this.sims].map(([c, s]) => [c, { address: s.address }])),
       carrierKeys: this.carrierKeys(),
@@ -265,7 +299,8 @@ export class TestCarriers {
     const wrapped = await new LocalKekProvider('test-kek', kekMaterial).wrap(dataKey, spec.id);
     const file: WorkerFile = {
       brokers: requireStack().kafka.brokers,
-      groupId: `workers-${spec.id}`,
+      ...workerKafkaFile(dir),
+      groupId: workerGroupId(spec.id),
       topics: [campaignTopic(spec.id)],
       carriers: Object.fromEntries([...this.sims].map(([c, s]) => [c, { address: s.address }])),
       carrierKeys: this.carrierKeys().map((k) => ({

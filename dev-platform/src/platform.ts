@@ -12,6 +12,7 @@ import { LocalRunner } from './local-runner.ts';
 import { GROUP, VERSION } from '@anshim/api';
 import { LocalCa, repoRoot, requireStack } from '@anshim/stack';
 import { serviceAccountToken } from './callers.ts';
+import { kafkaEnv, WORKER_KAFKA_SECRET, workerKafkaSecretData } from './data-plane.ts';
 import { startProcess, stopProcess, type Started } from './processes.ts';
 
 export interface LocalPlatformOptions {
@@ -134,6 +135,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
       });
     secret('anshim-kek', { kek: readFileSync(kekFile), id: kekId });
+    secret(WORKER_KAFKA_SECRET, workerKafkaSecretData());
     secret('anshim-opt-out-key', { key: readFileSync(optOutKeyFile) });
     secret('anshim-carrier-tls', {
       'ca.crt': readFileSync(ca.cert),
@@ -153,7 +155,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       kind: 'MessagingFleet',
       metadata: { name: 'default', namespace: ns },
       spec: {
-        kafka: { brokers: stack.kafka.brokers },
+        kafka: { brokers: stack.kafka.brokers, sasl: { secretName: WORKER_KAFKA_SECRET } },
         carriers: o.carriers.map((id) => ({ id, address: `127.0.0.1:${sims.ready.carriers[id]!.port}` })),
         worker: { image: 'anshim/worker:local', poolThreads: 1, carrierServerName: 'localhost' },
         scaling: o.scaling,
@@ -172,7 +174,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         ...['--signing-key', join(dir, 'signing/key.pem'), '--certificate-dir', join(dir, 'certificates')],
         ...['--issuer', `anshim-operator@${ns}`],
       ],
-      { cwd: repoRoot, logFile: join(dir, 'operator.log') },
+      { cwd: repoRoot, logFile: join(dir, 'operator.log'), env: kafkaEnv('operator') },
     );
     started.push(operator);
     const kc = new k8s.KubeConfig();
@@ -191,7 +193,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kek],
         ...['--opt-out-key-file', optOutKeyFile, '--port', '0'],
       ],
-      { cwd: repoRoot, logFile: join(dir, 'gateway.log') },
+      { cwd: repoRoot, logFile: join(dir, 'gateway.log'), env: kafkaEnv('gateway') },
     );
     started.push(gw);
     // Callers as a platform team would make them: ServiceAccounts bound to the gateway's roles.

@@ -5,8 +5,8 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
-import { durableProducer } from '@anshim/kafka';
-import { AuditChain, KafkaAuditStore, ensureAuditTopic } from '@anshim/compliance';
+import { credentialsFromEnv, durableProducer, saslConfig, type KafkaCredentials } from '@anshim/kafka';
+import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
@@ -56,9 +56,18 @@ const optOutKey = readHex(values['opt-out-key-file']!, 'the opt-out list key');
 // a server span per request and a send span per produce, whose traceparent every record carries.
 const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-gateway', process.env, values.identity));
 
+// ANSHIM_KAFKA_USERNAME / ANSHIM_KAFKA_PASSWORD_FILE: the gateway's Kafka user, which may write
+// campaign topics, opt-outs and its audit chain, and read none of the others (README: Kafka grants).
+let kafkaCredentials: KafkaCredentials | undefined;
+try {
+  kafkaCredentials = credentialsFromEnv();
+} catch (err) {
+  fail((err as Error).message);
+}
 const kafka = new Kafka({
   clientId: `anshim-gateway-${values.identity}`,
   brokers: values.brokers.split(','),
+  ...saslConfig(kafkaCredentials),
   logLevel: logLevel.WARN,
   logCreator: () => (entry) => log.warn({ kafka: entry.namespace }, entry.log.message),
 });
@@ -71,14 +80,16 @@ const producer = durableProducer(
 await producer.connect();
 const campaigns = new KubernetesCampaignLookup(kc);
 const datasets = new DatasetRecorder(kc, campaigns);
+// The audit topic is the operator's to create (only it may create topics); until it exists an
+// audited action fails, and the next one tries to open the chain again.
 let chain: Promise<AuditChain> | undefined;
 const auditChain = async () =>
-  (chain ??= (async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureAuditTopic(admin).finally(() => admin.disconnect());
-    return AuditChain.open(await KafkaAuditStore.connect(kafka), `gateway-${values.identity}`);
-  })());
+  (chain ??= (async () => AuditChain.open(await KafkaAuditStore.connect(kafka), `gateway-${values.identity}`))().catch(
+    (err: unknown) => {
+      chain = undefined;
+      throw err;
+    },
+  ));
 
 const app = createGatewayServer({
   // A key Secret read is reused for 5 s: a key shredded meanwhile only seals records nobody can open.

@@ -26,9 +26,10 @@ import {
   startProcess,
   stopProcess,
   type Started,
+  workerKafkaFile,
 } from '@anshim/dev-platform';
 import { readSpanFile, startTelemetry, type SpanRecord, type Telemetry } from '@anshim/telemetry';
-import { campaignTopic, TOPICS, type WorkerFile } from '@anshim/api';
+import { campaignTopic, TOPICS, workerGroupId, type WorkerFile } from '@anshim/api';
 // The worker's integration harness (real topics, certificates, canary scan); not part of its public exports.
 import { StaticCampaignLookup } from './campaigns.ts';
 import { KubernetesAccessControl } from './kubernetes-access.ts';
@@ -166,7 +167,8 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     dataKey!.destroy();
     const workerFile: WorkerFile = {
       brokers: requireStack().kafka.brokers,
-      groupId: `workers-${spec.id}`,
+      ...workerKafkaFile(tmp),
+      groupId: workerGroupId(spec.id),
       topics: [topic],
       carriers: Object.fromEntries(CARRIERS.map((c) => [c, { address: `127.0.0.1:${sims.ready.carriers[c]!.port}` }])),
       carrierKeys: CARRIERS.map((c) => {
@@ -300,7 +302,7 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
       'messaging.system': 'kafka',
       'messaging.destination.name': topic,
       'messaging.operation.type': 'process',
-      'messaging.consumer.group.name': `workers-${spec.id}`,
+      'messaging.consumer.group.name': workerGroupId(spec.id),
       'messaging.batch.message_count': 1,
       'anshim.campaign.id': spec.id,
     });

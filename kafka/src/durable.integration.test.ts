@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { requireStack } from '@anshim/dev-platform';
+import { kafkaAccess } from '@anshim/dev-platform';
 import { causedByUnknownTopic } from './unknown-topic.ts';
 import { durableAdmin, durableProducer } from './recovering.ts';
 
 // Few retries: a refused send should come back in seconds, not the default half a minute.
 const kafka = new Kafka({
   clientId: 'kafka-durable-test',
-  brokers: requireStack().kafka.brokers,
+  ...kafkaAccess(),
   logLevel: logLevel.NOTHING,
   retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
 });

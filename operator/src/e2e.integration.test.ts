@@ -37,6 +37,7 @@ import {
   startProcess,
   stopProcess,
   type Started,
+  kafkaEnv,
 } from '@anshim/dev-platform';
 import { KubernetesKeyStore } from '@anshim/keystore';
 
@@ -98,7 +99,7 @@ before(async () => {
       '--identity',
       gatewayIdentity(),
     ],
-    { cwd: repoRoot, logFile: join(kek.dir, 'gateway.log') },
+    { cwd: repoRoot, logFile: join(kek.dir, 'gateway.log'), env: kafkaEnv('gateway') },
   );
   senderToken = await serviceAccountToken(kc, ns, 'sender', { role: 'anshim-sender' });
   optOutToken = await serviceAccountToken(kc, ns, 'optout-line', { role: 'anshim-optout-recorder', clusterWide: true });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { loadOrCreateSigningKey } from '@anshim/compliance';
 import { LocalKekProvider, createLogger } from '@anshim/core';
+import { credentialsFromEnv, type KafkaCredentials } from '@anshim/kafka';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { assessHealth, startHealthServer } from './health.ts';
 import { Operator } from './operator.ts';
@@ -42,6 +43,13 @@ const kc = new k8s.KubeConfig();
 if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
 else kc.loadFromCluster();
 
+// ANSHIM_KAFKA_USERNAME / ANSHIM_KAFKA_PASSWORD_FILE: the operator's Kafka user (README: Kafka grants).
+let kafkaCredentials: KafkaCredentials | undefined;
+try {
+  kafkaCredentials = credentialsFromEnv();
+} catch (err) {
+  fail((err as Error).message);
+}
 let kekHex: string;
 try {
   kekHex = readFileSync(values['kek-file']!, 'utf8').trim();
@@ -71,6 +79,7 @@ const telemetry = await startTelemetry(telemetryOptionsFromEnv('anshim-operator'
 const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
+  kafkaCredentials,
   kek: new LocalKekProvider(kekId, Buffer.from(kekHex, 'hex')),
   previousKeks:
     values['previous-kek-file'] && values['previous-kek-id']

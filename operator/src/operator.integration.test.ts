@@ -26,7 +26,8 @@ import {
 } from '@anshim/dev-platform';
 import type { DestructionRecord } from './destruction.ts';
 import { KubernetesKeyStore } from '@anshim/keystore';
-import { workerGroupId, workerName } from './workers.ts';
+import { workerName } from './workers.ts';
+import { workerGroupId } from '@anshim/api';
 
 const kek = testKek();
 let ns: string;

@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { durableAdmin } from '@anshim/kafka';
+import { durableAdmin, saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { AnomalyMonitor, AuditChain, KafkaAuditStore, ensureAuditTopic, type SigningKeyPair } from '@anshim/compliance';
 import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
 import { campaignRefOf, ensureDataPlaneTopics } from '@anshim/api';
@@ -18,6 +18,8 @@ import { OperatorMetrics } from './telemetry.ts';
 export interface OperatorConfig {
   kc: k8s.KubeConfig;
   brokers: string[];
+  /** The operator's Kafka user (its grants: create and delete topics, read progress, the workers' offsets). */
+  kafkaCredentials?: KafkaCredentials;
   kek: KeyEncryptionKeyProvider;
   /** Retired KEKs still able to unwrap; keys found under them are re-wrapped under `kek`. */
   previousKeks?: KeyEncryptionKeyProvider[];
@@ -56,6 +58,7 @@ export class Operator {
     this.kafka = new Kafka({
       clientId: `anshim-operator-${cfg.identity}`,
       brokers: cfg.brokers,
+      ...saslConfig(cfg.kafkaCredentials),
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => cfg.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
@@ -63,6 +66,7 @@ export class Operator {
     this.fastKafka = new Kafka({
       clientId: `anshim-operator-${cfg.identity}-admin`,
       brokers: cfg.brokers,
+      ...saslConfig(cfg.kafkaCredentials),
       logLevel: logLevel.ERROR,
       logCreator: () => (entry) => cfg.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
       connectionTimeout: 3000,

@@ -12,7 +12,8 @@ import { scaleWorkers, settleWorkers } from './reconcile/scale.ts';
 import { withCondition, type Action, type StepFailure, type StepResult } from './reconcile/step.ts';
 import type { CampaignWorld, DatasetRecord } from './reconcile/world.ts';
 import type { OperatorMetrics } from './telemetry.ts';
-import { workerFileFor, workerGroupId } from './workers.ts';
+import { workerFileFor } from './workers.ts';
+import { workerGroupId } from '@anshim/api';
 
 export { withCondition } from './reconcile/step.ts';
 export type { CampaignWorld } from './reconcile/world.ts';

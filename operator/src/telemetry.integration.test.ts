@@ -20,7 +20,7 @@ import {
   type OperatorProcess,
 } from '@anshim/dev-platform';
 import { KubernetesKeyStore } from '@anshim/keystore';
-import { workerGroupId } from './workers.ts';
+import { workerGroupId } from '@anshim/api';
 
 const kek = testKek();
 const kafka = stackKafka('operator-telemetry-it');

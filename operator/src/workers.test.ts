@@ -121,3 +121,26 @@ test('schedule.notAfter travels as an absolute time: the worker file (and its ha
   assert.equal(JSON.stringify(file()), JSON.stringify(file()));
   assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1').campaigns[0]!.spec.notAfterMs, undefined);
 });
+
+test("a fleet's Kafka user reaches its workers as a mounted Secret the worker file names; none, none mounted", () => {
+  const sasl: MessagingFleet = {
+    ...fleet,
+    spec: { ...fleet.spec, kafka: { brokers: ['kafka:9092'], sasl: { secretName: 'kafka-worker' } } },
+  };
+  const file = workerFileFor(mc, sasl, { campaign: 't' }, [], 'kek-1');
+  assert.deepEqual(file.kafkaSasl, {
+    mechanism: 'scram-sha-512',
+    usernameFile: '/etc/anshim/kafka/username',
+    passwordFile: '/etc/anshim/kafka/password',
+  });
+  const pod = workerDeploymentFor(mc, sasl, 1, 'h').spec!.template.spec!;
+  assert.equal(pod.volumes!.find((v) => v.name === 'kafka-user')?.secret?.secretName, 'kafka-worker');
+  assert.equal(pod.containers[0]!.volumeMounts!.find((m) => m.name === 'kafka-user')?.mountPath, '/etc/anshim/kafka');
+
+  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1').kafkaSasl, undefined);
+  const plain = workerDeploymentFor(mc, fleet, 1, 'h').spec!.template.spec!;
+  assert.equal(
+    plain.volumes!.some((v) => v.name === 'kafka-user'),
+    false,
+  );
+});

@@ -10,6 +10,7 @@ import {
   WORKER_APP,
   WORKER_COMMAND,
   campaignIdOf,
+  workerGroupId,
   fleetMetricsPort,
   fleetSecrets,
   type CampaignTopics,
@@ -31,7 +32,6 @@ export const scrapeAnnotations = (port: number): Record<string, string> => ({
   'prometheus.io/path': METRICS_PATH,
 });
 export const workerName = (mc: MessagingCampaign): string => `anshim-worker-${mc.metadata.name}`;
-export const workerGroupId = (campaignId: string): string => `anshim.worker.${campaignId}`;
 
 /** Where the pod sees its mounts; the local runner materialises the same paths under a directory. */
 export const MOUNTS = {
@@ -40,6 +40,7 @@ export const MOUNTS = {
   carrierKeys: '/etc/anshim/carrier-keys',
   tls: '/etc/anshim/tls',
   optOutKey: '/etc/anshim/opt-out-key',
+  kafka: '/etc/anshim/kafka',
 } as const;
 
 /** The worker's view of a campaign: everything but its recipients (and with the ad-law body). */
@@ -80,6 +81,15 @@ export function workerFileFor(
   );
   return {
     brokers: fleet.spec.kafka.brokers,
+    ...(fleet.spec.kafka.sasl
+      ? {
+          kafkaSasl: {
+            mechanism: fleet.spec.kafka.sasl.mechanism ?? 'scram-sha-512',
+            usernameFile: `${MOUNTS.kafka}/username`,
+            passwordFile: `${MOUNTS.kafka}/password`,
+          },
+        }
+      : {}),
     groupId: workerGroupId(spec.id),
     topics: [topics.campaign],
     holdTopics: topics.hold ? [topics.hold] : [],
@@ -151,6 +161,7 @@ export function workerDeploymentFor(
   const w = fleet.spec.worker;
   const metricsPort = fleetMetricsPort(fleet);
   const otlpEndpoint = fleet.spec.tracing?.otlpEndpoint;
+  const kafkaSecret = fleet.spec.kafka.sasl?.secretName;
   const secretVolume = (name: string, secretName: string): k8s.V1Volume => ({
     name,
     secret: { secretName, defaultMode: 0o440 },
@@ -210,6 +221,7 @@ export function workerDeploymentFor(
                 { name: 'carrier-keys', mountPath: MOUNTS.carrierKeys, readOnly: true },
                 { name: 'carrier-tls', mountPath: MOUNTS.tls, readOnly: true },
                 { name: 'opt-out-key', mountPath: MOUNTS.optOutKey, readOnly: true },
+                ...(kafkaSecret ? [{ name: 'kafka-user', mountPath: MOUNTS.kafka, readOnly: true }] : []),
               ],
             },
           ],
@@ -219,6 +231,7 @@ export function workerDeploymentFor(
             secretVolume('carrier-keys', secrets.carrierKeys),
             secretVolume('carrier-tls', secrets.carrierTls),
             secretVolume('opt-out-key', secrets.optOutKey),
+            ...(kafkaSecret ? [secretVolume('kafka-user', kafkaSecret)] : []),
           ],
         },
       },

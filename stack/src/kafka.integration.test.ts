@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireStack } from './stack.ts';
+import { kafkaAccess } from './stack.ts';
 
 // Smoke test: the broker `stack up` started is a real Kafka that stores, serves and deletes topics.
 test(
   'kafka: a 6-partition topic carries 10,000 records end to end, then is deleted',
   { timeout: 120_000 },
   async () => {
-    const { kafka: broker } = requireStack();
-    const kafka = new Kafka({ clientId: 'stack-smoke', brokers: broker.brokers, logLevel: logLevel.WARN });
+    const kafka = new Kafka({ clientId: 'stack-smoke', ...kafkaAccess(), logLevel: logLevel.WARN });
     const topic = `smoke-${process.pid}-${Date.now()}`;
     const admin = kafka.admin();
     await admin.connect();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binaries, stateDir } from './paths.ts';
 import { ensureEtcd, ensureK6AndHelm, ensureKafkaJars, ensureKubernetesBinaries, type Report } from './builds.ts';
-import { kafkaHealthy, kafkaRunning, startKafka, stopKafka } from './kafka.ts';
+import { grantComponents, kafkaHealthy, kafkaRunning, stackSasl, startKafka, stopKafka } from './kafka.ts';
 import {
   apiServerReady,
   apiServerRunning,
@@ -16,7 +16,7 @@ import {
   writeKubeconfig,
 } from './kube.ts';
 import { isAlive } from './processes.ts';
-import { readState, writeState, type StackState } from './state.ts';
+import { readState, writeState, type KafkaPrincipal, type StackState } from './state.ts';
 import { StackError } from './errors.ts';
 
 /** Serialises `up`/`down` between processes (two test runs, a test and `npm start`). */
@@ -69,12 +69,16 @@ export async function up(report: Report = () => undefined): Promise<StackState> 
     const kafkaUp =
       previous?.kafka &&
       kafkaRunning(previous.kafka) &&
-      (await kafkaHealthy(previous.kafka.brokers).catch(() => false));
+      (await kafkaHealthy(previous.kafka.brokers, previous.kafka.users).catch(() => false));
     if (kafkaUp && previous?.kafka) state.kafka = previous.kafka;
     else {
+      // Running but not answering (or from before the stack authenticated): it holds the port.
+      if (previous?.kafka && kafkaRunning(previous.kafka)) await stopKafka(previous.kafka);
       report('starting Kafka (KRaft)');
       state.kafka = await startKafka(dir, previous?.kafka);
     }
+    // Every `up`, not only a fresh broker's: the grants of this checkout take effect on a running stack.
+    if (state.kafka.users) await grantComponents(state.kafka.brokers, state.kafka.users);
     writeState({ ...previous, ...state });
 
     const etcdUp = previous?.etcd && etcdRunning(previous.etcd) && (await etcdHealthy(previous.etcd.endpoint));
@@ -147,7 +151,7 @@ export async function status(): Promise<ServiceStatus[]> {
       endpoint: s?.kafka?.brokers.join(',') ?? '-',
       pid: s?.kafka?.pid,
       running: !!s?.kafka && kafkaRunning(s.kafka),
-      healthy: !!s?.kafka && (await kafkaHealthy(s.kafka.brokers).catch(() => false)),
+      healthy: !!s?.kafka && (await kafkaHealthy(s.kafka.brokers, s.kafka.users).catch(() => false)),
     },
     {
       name: 'etcd',
@@ -176,4 +180,17 @@ export function requireStack(): Required<
     throw new StackError('the local stack is not up: run `npm run stack -- up` (npm test does this itself)');
   }
   return s as ReturnType<typeof requireStack>;
+}
+
+/**
+ * How a client reaches the stack's Kafka as one of its users: `admin` (a super user) for tests
+ * and tools, or a component's user, which holds only that component's grants.
+ */
+export function kafkaAccess(principal: KafkaPrincipal = 'admin'): {
+  brokers: string[];
+  sasl: ReturnType<typeof stackSasl>;
+} {
+  const { kafka } = requireStack();
+  if (!kafka.users) throw new StackError("the stack's Kafka predates authentication: run `npm run stack -- up`");
+  return { brokers: kafka.brokers, sasl: stackSasl(kafka.users, principal) };
 }

@@ -7,8 +7,14 @@ export interface ServiceState {
   logFile: string;
 }
 
+/** The stack's Kafka users: `admin` is a super user (tests, tools); the others hold their component's grants. */
+export type KafkaPrincipal = 'admin' | 'operator' | 'gateway' | 'worker';
+export type KafkaUsers = Record<KafkaPrincipal, { username: string; passwordFile: string }>;
+
 export interface KafkaState extends ServiceState {
   brokers: string[];
+  /** SCRAM-SHA-512 users; absent in a state written before the stack authenticated. */
+  users?: KafkaUsers;
   port: number;
   controllerPort: number;
   dataDir: string;

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { carrierKeyFromFleetSecret, LocalKekProvider, type DataKey } from '@anshim/core';
-import { carrierTlsFiles, repoRoot, requireStack } from '@anshim/dev-platform';
-import type { CampaignSpec } from '@anshim/api';
+import { carrierTlsFiles, repoRoot, requireStack, workerKafkaFile } from '@anshim/dev-platform';
+import { workerGroupId, type CampaignSpec } from '@anshim/api';
 import type { WorkerFile } from '../src/config-file.ts';
 import { WORKER_BUNDLE_MAIN } from '../src/bundle.ts';
 
@@ -60,7 +60,8 @@ export async function benchWorkerFile(
   const { tls } = carriers;
   return {
     brokers: requireStack().kafka.brokers,
-    groupId: `bench-${spec.id}`,
+    ...workerKafkaFile(work),
+    groupId: workerGroupId(spec.id),
     topics: [topic],
     carriers: Object.fromEntries(MNOS.map((c) => [c, { address: `127.0.0.1:${carriers.ports[c]!.port}` }])),
     carrierKeys: MNOS.map((c) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalKekProvider, unwrapDataKey } from '@anshim/core';
+import { readCredentials } from '@anshim/kafka';
 import { REQUIRED_WORKER_FILE_FIELDS, type WorkerFile } from '@anshim/api';
 import { StaticCampaignDirectory } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
@@ -53,6 +54,15 @@ export async function loadWorkerFile(path: string) {
   const config: WorkerConfig = {
     workerId: process.env.ANSHIM_WORKER_ID ?? file.workerId ?? hostname(),
     brokers: file.brokers,
+    ...(file.kafkaSasl
+      ? {
+          kafkaCredentials: readCredentials({
+            mechanism: file.kafkaSasl.mechanism,
+            usernameFile: mounted(file.kafkaSasl.usernameFile),
+            passwordFile: mounted(file.kafkaSasl.passwordFile),
+          }),
+        }
+      : {}),
     groupId: file.groupId,
     topics: file.topics.map((t) => (t.startsWith('/') && t.endsWith('/') ? new RegExp(t.slice(1, -1)) : t)),
     carriers: file.carriers,

@@ -30,7 +30,7 @@ import {
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
-import { campaignTopic } from '@anshim/api';
+import { campaignTopic, workerGroupId } from '@anshim/api';
 
 const CANARY = { phone: '010-9999-0417', national: '01099990417', e164: '+821099990417', name: '카나리아' };
 const sum = (samples: PrometheusSample[]): number => samples.reduce((n, s) => n + Number(s.value[1]), 0);
@@ -84,7 +84,7 @@ describe('worker telemetry: real Prometheus scraping a worker, traces from produ
     keys.add(specB.id, { id: keyB.id, material: keyB.material });
     worker = new MessagingWorker(
       carriers.workerConfig(specA, {
-        groupId: `workers-tele-${stamp}`,
+        groupId: workerGroupId(`tele-${stamp}`),
         topics: [campaignTopic(specA.id), campaignTopic(specB.id)],
       }),
       {
@@ -183,7 +183,7 @@ describe('worker telemetry: real Prometheus scraping a worker, traces from produ
       assert.equal(p.attributes['messaging.system'], 'kafka');
       assert.equal(p.attributes['messaging.operation.type'], 'process');
       assert.equal(p.attributes['messaging.destination.name'], campaignTopic(specA.id));
-      assert.equal(p.attributes['messaging.consumer.group.name'], `workers-tele-${stamp}`);
+      assert.equal(p.attributes['messaging.consumer.group.name'], workerGroupId(`tele-${stamp}`));
       assert.equal(p.attributes['anshim.campaign.id'], specA.id);
       assert.equal(typeof p.attributes['messaging.batch.message_count'], 'number');
     }

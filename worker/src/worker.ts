@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { createLogger, type CarrierId, type Logger } from '@anshim/core';
 import type { CampaignDirectory } from './campaign.ts';
 import { CarrierLink } from './carrier-link.ts';
@@ -28,6 +29,8 @@ import { observePool, traceBatch } from './telemetry.ts';
 export interface WorkerConfig {
   workerId: string;
   brokers: string[];
+  /** The worker's Kafka user (its grants: read campaign topics, write reports, progress, dead letters). */
+  kafkaCredentials?: KafkaCredentials;
   groupId: string;
   topics: Array<string | RegExp>;
   carriers: Partial<Record<CarrierId, CarrierEndpoint>>;
@@ -97,6 +100,7 @@ export class MessagingWorker {
     this.kafka = new Kafka({
       clientId: `anshim-worker-${config.workerId}`,
       brokers: config.brokers,
+      ...saslConfig(config.kafkaCredentials),
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => this.log.warn({ kafka: entry.namespace, error: entry.log.error }, entry.log.message),
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },

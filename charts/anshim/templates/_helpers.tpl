@@ -306,3 +306,36 @@ annotations:
       port: {{ .Values.tracing.port }}
 {{- end }}
 {{- end }}
+
+{{/* A component's Kafka user Secret (kafka.sasl.<component>Secret, default <fullname>-kafka-<component>). */}}
+{{- define "anshim.kafkaSecret" -}}
+{{- $given := index .root.Values.kafka.sasl (printf "%sSecret" .component) -}}
+{{- $given | default (printf "%s-kafka-%s" (include "anshim.fullname" .root) .component) }}
+{{- end }}
+
+{{/* The Kafka user of the operator or the gateway as their environment reads it (credentialsFromEnv). */}}
+{{- define "anshim.kafkaEnv" -}}
+{{- if .root.Values.kafka.sasl.mechanism }}
+- name: ANSHIM_KAFKA_SASL_MECHANISM
+  value: {{ .root.Values.kafka.sasl.mechanism | quote }}
+- name: ANSHIM_KAFKA_USERNAME_FILE
+  value: /etc/anshim/kafka/username
+- name: ANSHIM_KAFKA_PASSWORD_FILE
+  value: /etc/anshim/kafka/password
+{{- end }}
+{{- end }}
+{{- define "anshim.kafkaMount" -}}
+{{- if .Values.kafka.sasl.mechanism }}
+- name: kafka-user
+  mountPath: /etc/anshim/kafka
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "anshim.kafkaVolume" -}}
+{{- if .root.Values.kafka.sasl.mechanism }}
+- name: kafka-user
+  secret:
+    secretName: {{ include "anshim.kafkaSecret" . }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
