@@ -31,7 +31,7 @@ export interface MessagingFleet extends KubernetesObject {
     metrics?: { enabled?: boolean; port?: number };
     /** OTLP/HTTP endpoint the worker pods export spans to (OTEL_EXPORTER_OTLP_ENDPOINT); none when absent. */
     tracing?: { otlpEndpoint?: string };
-    secrets?: { keyEncryptionKey?: string; carrierKeys?: string; carrierTls?: string; optOutKey?: string };
+    secrets?: { carrierKeys?: string; carrierTls?: string; optOutKey?: string };
     scaling?: {
       lagPerReplica?: number;
       messagesPerReplica?: number;
@@ -45,9 +45,15 @@ export interface MessagingFleet extends KubernetesObject {
 /** The API server defaults these (the CRD); objects built in code may leave them out. */
 export const DEFAULT_METRICS_PORT = 9464;
 
+/**
+ * The namespace's own key-encryption key (`kek` hex, `id`), derived from the platform KEK and
+ * written by the operator: the KEK a namespace's workers mount. The platform KEK stays with the
+ * operator and the gateway.
+ */
+export const NAMESPACE_KEK_SECRET = 'anshim-namespace-kek';
+
 /** The Secrets a fleet's workers mount, by the names the fleet gives them or the defaults. */
 export const fleetSecrets = (fleet: MessagingFleet) => ({
-  keyEncryptionKey: fleet.spec.secrets?.keyEncryptionKey ?? 'anshim-kek',
   carrierKeys: fleet.spec.secrets?.carrierKeys ?? 'anshim-carrier-keys',
   carrierTls: fleet.spec.secrets?.carrierTls ?? 'anshim-carrier-tls',
   optOutKey: fleet.spec.secrets?.optOutKey ?? 'anshim-opt-out-key',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { LocalKekProvider, carrierKeyFromFleetSecret } from '@anshim/core';
+import { LocalKekProvider, NamespaceKekProvider, carrierKeyFromFleetSecret } from '@anshim/core';
 import { GATEWAY_ROLES, type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import {
   CRDS,
@@ -870,7 +870,7 @@ describe('the anshim Helm chart', () => {
         dir,
         file: join(dir, 'kek'),
         id: secret('anshim-kek', 'id').toString(),
-        provider: new LocalKekProvider(secret('anshim-kek', 'id').toString(), material),
+        provider: new NamespaceKekProvider(secret('anshim-kek', 'id').toString(), material),
       };
       writeFileSync(kek.file, material.toString('hex'), { mode: 0o600 });
       mkdirSync(join(dir, 'signing'));
@@ -906,7 +906,7 @@ describe('the anshim Helm chart', () => {
         'anshim-carrier-keys',
         'anshim-carrier-tls',
         'anshim-kafka-worker',
-        'anshim-kek',
+        'anshim-namespace-kek',
         'anshim-opt-out-key',
         'anshim-worker-weekend-promo',
       ]);

@@ -1,6 +1,7 @@
 // @anshim/core: code both the gateway and the worker run (never copied between them).
 export * from './envelope.ts';
 export * from './keys.ts';
+export * from './namespace-kek.ts';
 export * from './carrier-keys.ts';
 export * from './korean-bytes.ts';
 export * from './phone.ts';

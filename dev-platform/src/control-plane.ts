@@ -7,7 +7,7 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { LocalKekProvider, createLogger } from '@anshim/core';
+import { NamespaceKekProvider, createLogger } from '@anshim/core';
 import { repoRoot, requireStack } from '@anshim/stack';
 import { kafkaEnv, WORKER_KAFKA_SECRET, workerKafkaSecretData, type TestCarriers } from './data-plane.ts';
 import { VERSION, type MessagingFleet, GROUP, PLURAL, type MessagingCampaign } from '@anshim/api';
@@ -90,7 +90,7 @@ export function applyFleet(namespace: string, spec: Partial<MessagingFleet['spec
 
 /**
  * The Secrets every worker pod mounts, as the Helm chart would install them (key material, never
- * personal data), for worker processes that really run: the KEK, the carriers' keys and mTLS
+ * personal data), for worker processes that really run: the carriers' keys and mTLS
  * client certificate, and a fresh opt-out list key, whose file this returns.
  */
 export function applyWorkerSecrets(namespace: string, kek: TestKek, carriers: TestCarriers): string {
@@ -104,7 +104,6 @@ export function applyWorkerSecrets(namespace: string, kek: TestKek, carriers: Te
         data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
       }),
     );
-  secret('anshim-kek', { kek: readFileSync(kek.file), id: kek.id });
   secret('anshim-carrier-keys', {
     'keys.json': JSON.stringify(
       carriers
@@ -182,7 +181,8 @@ export interface TestKek {
   dir: string;
   file: string;
   id: string;
-  provider: LocalKekProvider;
+  /** The platform KEK as the operator and gateway hold it: each namespace's KEK derives from it. */
+  provider: NamespaceKekProvider;
 }
 
 export function testKek(): TestKek {
@@ -191,7 +191,7 @@ export function testKek(): TestKek {
   const id = `kek-${material.subarray(0, 4).toString('hex')}`;
   const file = join(dir, 'kek');
   writeFileSync(file, material.toString('hex'), { mode: 0o600 });
-  return { dir, file, id, provider: new LocalKekProvider(id, material) };
+  return { dir, file, id, provider: new NamespaceKekProvider(id, material) };
 }
 
 export interface OperatorProcess {

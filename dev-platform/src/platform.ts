@@ -134,7 +134,6 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
         metadata: { name, namespace: ns },
         data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
       });
-    secret('anshim-kek', { kek: readFileSync(kekFile), id: kekId });
     secret(WORKER_KAFKA_SECRET, workerKafkaSecretData());
     secret('anshim-opt-out-key', { key: readFileSync(optOutKeyFile) });
     secret('anshim-carrier-tls', {

@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { credentialsFromEnv, durableProducer, saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
-import { LocalKekProvider, createLogger } from '@anshim/core';
+import { NamespaceKekProvider, createLogger } from '@anshim/core';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
@@ -49,7 +49,8 @@ if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
 else kc.loadFromCluster();
 const kekFile = values['kek-file']!;
 const kekId = values['kek-id'] ?? readFileSync(`${kekFile.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
-const kek = new LocalKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
+// The platform KEK: each campaign's key is wrapped under its namespace's KEK, derived from it.
+const kek = new NamespaceKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
 const optOutKey = readHex(values['opt-out-key-file']!, 'the opt-out list key');
 
 // ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans:

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { loadOrCreateSigningKey } from '@anshim/compliance';
-import { LocalKekProvider, createLogger } from '@anshim/core';
+import { NamespaceKekProvider, createLogger } from '@anshim/core';
 import { credentialsFromEnv, type KafkaCredentials } from '@anshim/kafka';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { assessHealth, startHealthServer } from './health.ts';
@@ -80,11 +80,11 @@ const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
   kafkaCredentials,
-  kek: new LocalKekProvider(kekId, Buffer.from(kekHex, 'hex')),
+  kek: new NamespaceKekProvider(kekId, Buffer.from(kekHex, 'hex')),
   previousKeks:
     values['previous-kek-file'] && values['previous-kek-id']
       ? [
-          new LocalKekProvider(
+          new NamespaceKekProvider(
             values['previous-kek-id'],
             Buffer.from(readFileSync(values['previous-kek-file'], 'utf8').trim(), 'hex'),
           ),

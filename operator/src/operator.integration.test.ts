@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
-import type { KeyError } from '@anshim/core';
+import { LocalKekProvider, type KeyError } from '@anshim/core';
 import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign, keySecretName, TOPICS } from '@anshim/api';
 import {
   campaignReader,
@@ -27,7 +27,7 @@ import {
 import type { DestructionRecord } from './destruction.ts';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { workerName } from './workers.ts';
-import { workerGroupId } from '@anshim/api';
+import { NAMESPACE_KEK_SECRET, workerGroupId } from '@anshim/api';
 
 const kek = testKek();
 let ns: string;
@@ -136,6 +136,24 @@ describe('the operator process against the real API server and Kafka', { timeout
     assert.deepEqual(workerJson.topics, [topicOf(name)]);
     assert.deepEqual(Object.keys(workerJson.carriers).sort(), ['kakao', 'kt', 'lguplus', 'skt']);
     assert.match(workerJson.campaigns[0]!.spec.template, /^\(광고\) ?안심마트/);
+    // The namespace's own KEK, written by the operator where the workers mount it: not the platform
+    // KEK, and it opens this campaign's wrapped key, which the platform KEK used as is does not.
+    const nsKek = await core.readNamespacedSecret({ namespace: ns, name: NAMESPACE_KEK_SECRET });
+    const nsMaterial = Buffer.from(Buffer.from(nsKek.data!.kek!, 'base64').toString(), 'hex');
+    assert.equal(Buffer.from(nsKek.data!.id!, 'base64').toString(), kek.id);
+    assert.notDeepEqual(nsMaterial, Buffer.from(readFileSync(kek.file, 'utf8').trim(), 'hex'));
+    assert.ok(pod.volumes!.some((v) => v.name === 'kek' && v.secret?.secretName === NAMESPACE_KEK_SECRET));
+    const wrappedKey = Buffer.from(
+      (workerJson.campaigns[0] as unknown as { wrappedKeys: string[] }).wrappedKeys[0]!,
+      'base64',
+    );
+    await new LocalKekProvider(kek.id, nsMaterial).unwrap(wrappedKey, campaignId);
+    await assert.rejects(
+      new LocalKekProvider(kek.id, Buffer.from(readFileSync(kek.file, 'utf8').trim(), 'hex')).unwrap(
+        wrappedKey,
+        campaignId,
+      ),
+    );
 
     // The data key exists only wrapped; the gateway's path (open, seal, produce) creates lag.
     const keys = new KubernetesKeyStore(kc, [kek.provider]);
@@ -314,7 +332,12 @@ describe('the operator process against the real API server and Kafka', { timeout
     assert.equal(await leaseHolder(kc, ns), leader.identity);
     kubectl(['apply', '-f', '-'], JSON.stringify(campaignManifest('two')));
     await eventually('the campaign reconciled', async () => ((await getMc('two')).status?.phase ? true : undefined));
-    const instances = new Set((await eventsOf('two')).map((e) => e.reportingInstance));
+    // Its events come after the status patch that set the phase: wait for them, not for the phase.
+    const events = await eventually('the campaign has events', async () => {
+      const found = await eventsOf('two');
+      return found.length > 0 ? found : undefined;
+    });
+    const instances = new Set(events.map((e) => e.reportingInstance));
     assert.deepEqual([...instances], [leader.identity], 'only the leader wrote events');
     assert.doesNotMatch(readFileSync(standby.logFile, 'utf8'), /reconciling campaigns/);
 

@@ -2,7 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { durableAdmin, saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { AnomalyMonitor, AuditChain, KafkaAuditStore, ensureAuditTopic, type SigningKeyPair } from '@anshim/compliance';
-import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
+import type { Logger, NamespaceKekProvider } from '@anshim/core';
 import { campaignRefOf, ensureDataPlaneTopics } from '@anshim/api';
 import { CampaignController } from './controller.ts';
 import { OperatorAudit, SignedCertificateRecorder } from './certificates.ts';
@@ -20,9 +20,10 @@ export interface OperatorConfig {
   brokers: string[];
   /** The operator's Kafka user (its grants: create and delete topics, read progress, the workers' offsets). */
   kafkaCredentials?: KafkaCredentials;
-  kek: KeyEncryptionKeyProvider;
+  /** The platform KEK: each campaign's data key is wrapped under its namespace's KEK derived from it. */
+  kek: NamespaceKekProvider;
   /** Retired KEKs still able to unwrap; keys found under them are re-wrapped under `kek`. */
-  previousKeks?: KeyEncryptionKeyProvider[];
+  previousKeks?: NamespaceKekProvider[];
   identity: string;
   leaseNamespace: string;
   leaseName?: string;
@@ -163,6 +164,7 @@ export class Operator {
       admin,
       keys,
       kekId: this.cfg.kek.id,
+      namespaceKek: (namespace) => this.cfg.kek.namespaceKek(namespace),
       progress: feed,
       events,
       audit,

@@ -25,7 +25,7 @@ export interface ReconcileResult {
 
 /** What the reconciler itself needs; the world it reads and changes comes separately. */
 export interface ReconcilerOptions {
-  /** Id of the KEK the workers unwrap with (its material is in the fleet's Secret). */
+  /** Id of the KEK the workers unwrap with (the namespace KEK the operator writes, derived from the platform KEK). */
   kekId: string;
   /** Per-campaign lag and replica gauges. */
   metrics?: Pick<OperatorMetrics, 'observe' | 'forget'>;

@@ -10,6 +10,7 @@ import {
   WORKER_APP,
   WORKER_COMMAND,
   campaignIdOf,
+  NAMESPACE_KEK_SECRET,
   workerGroupId,
   fleetMetricsPort,
   fleetSecrets,
@@ -227,7 +228,7 @@ export function workerDeploymentFor(
           ],
           volumes: [
             secretVolume('config', workerName(mc)),
-            secretVolume('kek', secrets.keyEncryptionKey),
+            secretVolume('kek', NAMESPACE_KEK_SECRET),
             secretVolume('carrier-keys', secrets.carrierKeys),
             secretVolume('carrier-tls', secrets.carrierTls),
             secretVolume('opt-out-key', secrets.optOutKey),

@@ -11,6 +11,7 @@ import {
   campaignIdOf,
   DATASET_COMPLETE,
   datasetConfigMapName,
+  NAMESPACE_KEK_SECRET,
   type CampaignStatus,
   type MessagingCampaign,
   type MessagingFleet,
@@ -38,6 +39,8 @@ export interface ClusterWorldDeps {
   /** The tamper-evident audit chain every phase change is appended to. */
   audit?: { append(event: AuditEvent): Promise<void> };
   metrics?: Pick<OperatorMetrics, 'forget'>;
+  /** The namespace's own KEK (derived from the platform's), written where its workers mount it. */
+  namespaceKek?: (namespace: string) => { id: string; material: Buffer };
   log: Logger;
   now: () => number;
 }
@@ -161,6 +164,7 @@ export class ClusterWorld implements CampaignWorld {
       case 'apply-workers': {
         // Server-side apply: creates or updates, and owns only the fields it sets.
         const common = { namespace, name, fieldManager: FIELD_MANAGER, force: true };
+        await this.applyNamespaceKek(namespace);
         await this.core.patchNamespacedSecret({ ...common, body: action.secret }, applyPatch);
         await this.apps.patchNamespacedDeployment({ ...common, body: action.deployment }, applyPatch);
         return {};
@@ -189,6 +193,43 @@ export class ClusterWorld implements CampaignWorld {
             await this.d.events.emit(mc, 'Warning', 'AuditUnavailable', `phase change not yet audited: ${err.message}`);
           });
         return {};
+    }
+  }
+
+  /**
+   * The namespace KEK Secret its workers mount: only that namespace's KEK, never the platform's,
+   * so a tenant reading its Secrets unwraps its own campaigns' keys and no one else's. Applied
+   * with every worker apply (idempotent, and restored if someone deleted or edited it).
+   */
+  private async applyNamespaceKek(namespace: string): Promise<void> {
+    if (!this.d.namespaceKek) return;
+    const { id, material } = this.d.namespaceKek(namespace);
+    try {
+      await this.core.patchNamespacedSecret(
+        {
+          namespace,
+          name: NAMESPACE_KEK_SECRET,
+          fieldManager: FIELD_MANAGER,
+          force: true,
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name: NAMESPACE_KEK_SECRET,
+              namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'anshim-operator' },
+            },
+            type: 'Opaque',
+            data: {
+              kek: Buffer.from(material.toString('hex')).toString('base64'),
+              id: Buffer.from(id).toString('base64'),
+            },
+          },
+        },
+        applyPatch,
+      );
+    } finally {
+      material.fill(0);
     }
   }
 
