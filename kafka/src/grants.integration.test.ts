@@ -5,6 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { createCampaignTopic, kafkaAccess, requireStack, stackKafka, type KafkaPrincipal } from '@anshim/dev-platform';
 import { campaignTopic, TOPICS } from '@anshim/api';
+import kafkajs from 'kafkajs';
+import { aclsFor, applyGrants, COMPONENTS, type Component } from './grants.ts';
 
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const topic = campaignTopic(`grants.${run}`);
@@ -60,7 +62,12 @@ async function deleteTopic(kafka: Kafka, name: string): Promise<void> {
 }
 /** Reads one record of `from` as a consumer of `groupId` does (the topic holds one from set-up). */
 async function readFrom(kafka: Kafka, from: string, groupId: string): Promise<void> {
-  const consumer = kafka.consumer({ groupId, retry: { retries: 0, restartOnFailure: async () => false } });
+  // Retries for a fresh broker's group coordinator, which answers NOT_COORDINATOR while it loads;
+  // an authorization error is not retriable and ends the read at once. No restart after a crash.
+  const consumer = kafka.consumer({
+    groupId,
+    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: async () => false },
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [from], fromBeginning: true });
@@ -165,9 +172,56 @@ describe('Kafka grants', { timeout: 120_000 }, () => {
       await a.disconnect();
     }
     await refused(
+      `operator: delete ${TOPICS.optOuts}`,
+      () => deleteTopic(as('operator'), TOPICS.optOuts),
+      /TOPIC_AUTHORIZATION_FAILED|not authorized/i,
+    );
+    await refused(
+      `operator: delete ${TOPICS.reports}`,
+      () => deleteTopic(as('operator'), TOPICS.reports),
+      /TOPIC_AUTHORIZATION_FAILED|not authorized/i,
+    );
+    await refused(
       `operator: produce to ${TOPICS.optOuts}`,
       () => produce(as('operator'), TOPICS.optOuts),
       /TOPIC_AUTHORIZATION_FAILED|not authorized/i,
+    );
+  });
+
+  test('applying the table takes away a grant that is not in it, and keeps every one that is', async () => {
+    const users = Object.fromEntries(COMPONENTS.map((c) => [c, requireStack().kafka.users![c].username])) as Record<
+      Component,
+      string
+    >;
+    const extra = {
+      resourceType: kafkajs.AclResourceTypes.TOPIC,
+      resourceName: TOPICS.optOuts,
+      resourcePatternType: kafkajs.ResourcePatternTypes.LITERAL,
+      principal: `User:${users.gateway}`,
+      host: '*',
+      operation: kafkajs.AclOperationTypes.READ,
+      permissionType: kafkajs.AclPermissionTypes.ALLOW,
+    };
+    await admin.createAcls({ acl: [extra] });
+    const gatewayAcls = async () =>
+      (
+        await admin.describeAcls({
+          resourceType: kafkajs.AclResourceTypes.ANY,
+          resourcePatternType: kafkajs.ResourcePatternTypes.ANY,
+          principal: `User:${users.gateway}`,
+          operation: kafkajs.AclOperationTypes.ANY,
+          permissionType: kafkajs.AclPermissionTypes.ANY,
+        })
+      ).resources.flatMap((r) => r.acls.map((a) => `${r.resourceName}:${a.operation}`));
+    assert.ok((await gatewayAcls()).includes(`${TOPICS.optOuts}:${kafkajs.AclOperationTypes.READ}`));
+    await applyGrants(admin, users);
+    const after = await gatewayAcls();
+    assert.ok(!after.includes(`${TOPICS.optOuts}:${kafkajs.AclOperationTypes.READ}`), 'the stray read is gone');
+    assert.deepEqual(
+      after.sort(),
+      aclsFor('gateway', `User:${users.gateway}`)
+        .map((a) => `${a.resourceName}:${a.operation}`)
+        .sort(),
     );
   });
 });

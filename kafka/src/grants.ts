@@ -35,11 +35,10 @@ const AUDIT: Grant[] = [
 export const GRANTS: Record<Component, Grant[]> = {
   // Creates, grows and deletes every platform topic; reads progress; reads the workers' group offsets (lag).
   operator: [
-    {
-      resource: 'topic',
-      name: 'anshim.*',
-      operations: ['create', 'delete', 'alter', 'describe', 'describe-configs'],
-    },
+    { resource: 'topic', name: 'anshim.*', operations: ['create', 'describe', 'describe-configs'] },
+    // Deletes (shredding) and grows only a campaign's own topics: the audit, opt-out and report topics stay.
+    { resource: 'topic', name: 'anshim.campaign.*', operations: ['delete', 'alter'] },
+    { resource: 'topic', name: 'anshim.hold.*', operations: ['delete', 'alter'] },
     { resource: 'topic', name: 'anshim.progress', operations: ['read'] },
     { resource: 'group', name: 'anshim-operator-progress.*', operations: ['read'] },
     { resource: 'group', name: 'anshim.worker.*', operations: ['describe'] },
@@ -100,10 +99,44 @@ export function aclsFor(component: Component, principal: string): AclEntry[] {
   });
 }
 
-/** Applies every component's grants to its user (CreateAcls is idempotent: an existing ACL stays one). */
-export async function applyGrants(
-  admin: { createAcls(options: { acl: AclEntry[] }): Promise<boolean> },
-  users: Record<Component, string>,
-): Promise<void> {
-  await admin.createAcls({ acl: COMPONENTS.flatMap((c) => aclsFor(c, `User:${users[c]}`)) });
+/** The admin calls applyGrants makes (kafkajs' Admin has them). */
+export interface AclAdmin {
+  createAcls(options: { acl: AclEntry[] }): Promise<boolean>;
+  describeAcls(filter: kafkajs.AclFilter): Promise<{ resources: kafkajs.DescribeAclResource[] }>;
+  deleteAcls(options: { filters: kafkajs.AclFilter[] }): Promise<unknown>;
+}
+
+const aclKey = (a: AclEntry): string =>
+  [a.principal, a.resourceType, a.resourceName, a.resourcePatternType, a.host, a.operation, a.permissionType].join('|');
+
+/**
+ * Makes each component's user hold exactly its table: the missing ACLs are created (CreateAcls
+ * is idempotent), then any other ACL of that user is deleted, so a grant taken out of the table
+ * is taken away from a running cluster too. Created before deleted: no moment without a grant kept.
+ */
+export async function applyGrants(admin: AclAdmin, users: Record<Component, string>): Promise<void> {
+  const wanted = COMPONENTS.flatMap((c) => aclsFor(c, `User:${users[c]}`));
+  await admin.createAcls({ acl: wanted });
+  const keep = new Set(wanted.map(aclKey));
+  const stale: kafkajs.AclFilter[] = [];
+  for (const c of COMPONENTS) {
+    const { resources } = await admin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      principal: `User:${users[c]}`,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    });
+    for (const r of resources)
+      for (const acl of r.acls) {
+        const entry: AclEntry = {
+          ...acl,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+          resourcePatternType: r.resourcePatternType,
+        };
+        if (!keep.has(aclKey(entry))) stale.push(entry);
+      }
+  }
+  if (stale.length) await admin.deleteAcls({ filters: stale });
 }
