@@ -31,8 +31,10 @@ test('a tiny steady run passes its thresholds and its messages reach Kafka', { t
   assert.ok(result.figures.thresholds.length >= 4);
   // k6 starts rate × duration iterations or counts them dropped (no free VU when due, as on a
   // starved machine): the plan is kept either way; how many ran depends on the machine's speed.
+  // One more may start on the closing boundary (seen: 43 + 8).
   const { requests, droppedIterations } = result.figures;
-  assert.equal(requests + droppedIterations, 50, `${requests} requests + ${droppedIterations} dropped`);
+  const planned = requests + droppedIterations;
+  assert.ok(planned === 50 || planned === 51, `${requests} requests + ${droppedIterations} dropped`);
   assert.ok(result.campaign, 'the runner read the campaign status');
   const accepted = Math.round(result.figures.requests * (1 - result.figures.errorRate));
   assert.ok(accepted >= 1, `only ${accepted} messages accepted`);
