@@ -35,24 +35,29 @@ export function stackKafka(clientId = 'anshim-test', principal: KafkaPrincipal =
 /** A component's stack Kafka user, as its configuration carries it. */
 export const stackCredentials = (principal: KafkaPrincipal): KafkaCredentials => kafkaAccess(principal).sasl;
 
-/** A component's stack Kafka user as its process reads it (ANSHIM_KAFKA_*, the password a file). */
-export function kafkaEnv(principal: KafkaPrincipal): Record<string, string> {
+/** A component's stack Kafka user: its name and password file. */
+function stackUser(principal: KafkaPrincipal): { username: string; passwordFile: string } {
   const user = requireStack().kafka.users?.[principal];
   if (!user) throw new Error("the stack's Kafka has no users: run `npm run stack -- up`");
+  return user;
+}
+
+/** A component's stack Kafka user as its process reads it (ANSHIM_KAFKA_*, the password a file). */
+export function kafkaEnv(principal: KafkaPrincipal): Record<string, string> {
+  const { username, passwordFile } = stackUser(principal);
   return {
-    ANSHIM_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-    ANSHIM_KAFKA_USERNAME: user.username,
-    ANSHIM_KAFKA_PASSWORD_FILE: user.passwordFile,
+    ANSHIM_KAFKA_SASL_MECHANISM: stackCredentials(principal).mechanism,
+    ANSHIM_KAFKA_USERNAME: username,
+    ANSHIM_KAFKA_PASSWORD_FILE: passwordFile,
   };
 }
 
 /** The worker file's Kafka user (the stack's worker user), its username written to a file under `dir`. */
 export function workerKafkaFile(dir: string): Pick<WorkerFile, 'kafkaSasl'> {
-  const worker = requireStack().kafka.users?.worker;
-  if (!worker) throw new Error("the stack's Kafka has no users: run `npm run stack -- up`");
+  const { username, passwordFile } = stackUser('worker');
   const usernameFile = join(dir, 'kafka-username');
-  writeFileSync(usernameFile, worker.username, { mode: 0o600 });
-  return { kafkaSasl: { mechanism: 'scram-sha-512', usernameFile, passwordFile: worker.passwordFile } };
+  writeFileSync(usernameFile, username, { mode: 0o600 });
+  return { kafkaSasl: { mechanism: stackCredentials('worker').mechanism, usernameFile, passwordFile } };
 }
 
 /** The Secret a fleet's workers mount as their Kafka user (fleet `kafka.sasl.secretName`). */
