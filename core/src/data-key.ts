@@ -17,7 +17,9 @@ export type KeyErrorReason =
   /** The campaign never had a data key (not provisioned yet, or a wrong campaign id). */
   | 'no-campaign-key'
   /** The campaign's data key was crypto-shredded: its records can never be opened again. */
-  | 'campaign-key-destroyed';
+  | 'campaign-key-destroyed'
+  /** The key-management service holding the campaign's wrapping key did not answer: retry later. */
+  | 'kms-unavailable';
 
 export class KeyError extends Error {
   override readonly name = 'KeyError';

@@ -17,8 +17,26 @@ export function generateDataKey(idPrefix: string): DataKey {
 }
 
 /**
- * A key-encryption key. Implementations: LocalKekProvider (raw bytes, e.g. from a
- * Kubernetes Secret); KMS / Vault transit providers later, one module each.
+ * What a KMS answered when it destroyed a campaign's wrapping key: cited by the destruction
+ * certificate. Ids, names and times only.
+ */
+export interface KekDestruction {
+  /** The provider's id (the KEK id in the wrapped blobs). */
+  kekId: string;
+  /** The service and version, e.g. `OpenBao v2.7.2 transit`. */
+  kms: string;
+  /** The key's name in the KMS. */
+  keyName: string;
+  /** The KMS's own answers, e.g. `DELETE transit/keys/… → 204; GET → 404`. */
+  answer: string;
+  /** When the KMS confirmed the key no longer exists. */
+  destroyedAt: string;
+}
+
+/**
+ * A key-encryption key. Implementations: LocalKekProvider and NamespaceKekProvider (raw
+ * bytes from a Secret: development only, since every copy of the Secret opens every copy of
+ * a wrapped key) and @anshim/kms's TransitKekProvider (a key per campaign in OpenBao/Vault).
  */
 export interface KeyEncryptionKeyProvider {
   readonly id: string;
@@ -29,6 +47,29 @@ export interface KeyEncryptionKeyProvider {
   wrap(dataKey: DataKey, campaignId: string): Promise<Buffer>;
   /** Fails (`unwrap-failed`) for a blob wrapped for another campaign, e.g. copied into its Secret. */
   unwrap(wrapped: Uint8Array, campaignId: string): Promise<DataKey>;
+  /**
+   * Providers that keep a key per campaign destroy it where it lives and answer only once the
+   * KMS confirms it is gone (KeyError `kms-unavailable` until then). Providers without one
+   * (local KEKs) have nothing per campaign to destroy.
+   */
+  destroyCampaignKek?(campaignId: string): Promise<KekDestruction>;
+}
+
+/**
+ * A wrapped blob whose body is another service's ciphertext (a KMS's), framed like an envelope
+ * (version | kekIdLength | kekId | payload) so `wrappedKekId` names its provider.
+ */
+export function kekFrame(kekId: string, payload: Uint8Array): Buffer {
+  const id = Buffer.from(kekId, 'utf8');
+  if (id.length === 0 || id.length > 255) throw new KeyError('invalid-key-id', 'KEK id must be 1–255 bytes');
+  return Buffer.concat([Buffer.from([1, id.length]), id, payload]);
+}
+
+/** The payload of a `kekFrame`. */
+export function kekFramePayload(frame: Uint8Array): Buffer {
+  const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (buf.length < 3 || buf[0] !== 1 || buf.length <= 2 + buf[1]!) throw new KeyError('unwrap-failed', 'malformed');
+  return buf.subarray(2 + buf[1]!);
 }
 
 // Wrapped plaintext: material(32) | data key id (utf8). The AAD ties it to this use and to its

@@ -5,7 +5,7 @@ import { printEndpoints } from './endpoints.ts';
 import { ensurePrometheus } from './prometheus.ts';
 
 const USAGE = `usage: npm run stack -- <command>
-  up        install what is missing (cached in ${cacheDir()}), start Kafka, etcd and kube-apiserver
+  up        install what is missing (cached in ${cacheDir()}), start Kafka, etcd, kube-apiserver and OpenBao (the KMS)
   down      stop what 'up' started (by pid) and remove its data; --keep keeps the data
   status    show each service, its pid and whether it answers
   install   only build/fetch the binaries and jars into the cache

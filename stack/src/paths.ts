@@ -27,5 +27,6 @@ export const binaries = {
   k6: () => join(cacheDir(), `k6-v${VERSIONS.k6}`, 'k6'),
   helm: () => join(cacheDir(), `helm-v${VERSIONS.helm}`, 'helm'),
   prometheus: () => join(cacheDir(), `prometheus-${VERSIONS.prometheus}`, 'prometheus'),
+  openbao: () => join(cacheDir(), `openbao-${VERSIONS.openbao}`, 'bao'),
   kafkaLibs: () => join(cacheDir(), `kafka-${VERSIONS.kafka}`, 'libs'),
 };

@@ -15,6 +15,7 @@ import {
   stopEtcd,
   writeKubeconfig,
 } from './kube.ts';
+import { ensureOpenBao, kmsHealthy, kmsRunning, startKms, stopKms } from './kms.ts';
 import { isAlive } from './processes.ts';
 import { readState, writeState, type KafkaPrincipal, type StackState } from './state.ts';
 import { StackError } from './errors.ts';
@@ -50,6 +51,7 @@ export async function install(report: Report): Promise<void> {
   // Maven is network-bound and Go is CPU-bound: overlap them.
   await Promise.all([
     ensureKafkaJars(report),
+    ensureOpenBao(report),
     (async () => {
       await ensureEtcd(report);
       await ensureKubernetesBinaries(report);
@@ -98,6 +100,13 @@ export async function up(report: Report = () => undefined): Promise<StackState> 
       report('starting kube-apiserver');
       state.apiserver = await startApiServer(dir, state.etcd, pki, previous?.apiserver);
     }
+    const kmsUp = previous?.kms && kmsRunning(previous.kms) && (await kmsHealthy(previous.kms));
+    if (kmsUp && previous?.kms) state.kms = previous.kms;
+    else {
+      if (previous?.kms && kmsRunning(previous.kms)) await stopKms(previous.kms);
+      report('starting OpenBao (KMS)');
+      state.kms = await startKms({ dir: join(dir, 'kms'), previous: previous?.kms });
+    }
     state.pki = pki;
     state.kubeconfig = join(dir, 'kubeconfig');
     writeKubeconfig(state.kubeconfig, state.apiserver.url, pki);
@@ -111,12 +120,13 @@ export async function up(report: Report = () => undefined): Promise<StackState> 
 export async function down(opts: { keep?: boolean } = {}): Promise<void> {
   await withLock(async () => {
     const state = readState();
+    if (state?.kms) await stopKms(state.kms);
     if (state?.apiserver) await stopApiServer(state.apiserver);
     if (state?.etcd) await stopEtcd(state.etcd);
     if (state?.kafka) await stopKafka(state.kafka);
     if (!opts.keep) {
       const dir = stateDir();
-      for (const entry of ['kafka', 'etcd', 'apiserver', 'pki', 'kubeconfig', 'stack.json']) {
+      for (const entry of ['kafka', 'etcd', 'apiserver', 'kms', 'pki', 'kubeconfig', 'stack.json']) {
         rmSync(join(dir, entry), { recursive: true, force: true });
       }
     }
@@ -167,16 +177,23 @@ export async function status(): Promise<ServiceStatus[]> {
       running: !!s?.apiserver && apiServerRunning(s.apiserver),
       healthy: !!s?.apiserver && existsSync(pki) && (await apiServerReady(s.apiserver.url, pki)),
     },
+    {
+      name: 'kms (openbao)',
+      endpoint: s?.kms?.address ?? '-',
+      pid: s?.kms?.pid,
+      running: !!s?.kms && kmsRunning(s.kms),
+      healthy: !!s?.kms && (await kmsHealthy(s.kms)),
+    },
   ];
 }
 
 /** The running stack, for tests and tools; a clear error when it is not up. */
 export function requireStack(): Required<
-  Pick<StackState, 'kafka' | 'etcd' | 'apiserver' | 'kubeconfig' | 'pki' | 'tools'>
+  Pick<StackState, 'kafka' | 'etcd' | 'apiserver' | 'kms' | 'kubeconfig' | 'pki' | 'tools'>
 > &
   StackState {
   const s = readState();
-  if (!s?.kafka || !s.etcd || !s.apiserver || !s.kubeconfig || !s.pki || !s.tools) {
+  if (!s?.kafka || !s.etcd || !s.apiserver || !s.kms || !s.kubeconfig || !s.pki || !s.tools) {
     throw new StackError('the local stack is not up: run `npm run stack -- up` (npm test does this itself)');
   }
   return s as ReturnType<typeof requireStack>;

