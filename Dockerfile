@@ -36,6 +36,7 @@ COPY core/package.json core/
 COPY proto/package.json proto/
 COPY api/package.json api/
 COPY keystore/package.json keystore/
+COPY kms/package.json kms/
 COPY kafka/package.json kafka/
 COPY dev-platform/package.json dev-platform/
 COPY stack/package.json stack/
@@ -80,6 +81,8 @@ COPY api/src api/src
 COPY telemetry/src telemetry/src
 # Kafka clients that outlive deleted topics (operator, worker, gateway and the audit writer).
 COPY kafka/src kafka/src
+# Campaign wrapping keys in the KMS (operator: create and delete; gateway and workers: unwrap).
+COPY kms/src kms/src
 
 # ---- the control plane: reconciles MessagingCampaigns, holds the Lease, shreds keys ----
 FROM runtime AS operator

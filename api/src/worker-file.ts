@@ -58,7 +58,12 @@ export interface WorkerFile {
   carrierKeys?: Array<{ carrier: CarrierId; id: string; materialHex: string }>;
   carrierKeysFile?: string;
   tls?: { caFile: string; certFile: string; keyFile: string; serverName?: string };
-  kek: { id: string; file: string };
+  /**
+   * What the worker unwraps its campaigns' data keys with, mounted from the namespace's KEK
+   * Secret: a KMS (transit) token that may decrypt this namespace's campaign keys, or (development)
+   * a local namespace KEK file.
+   */
+  kek: { id: string; file: string } | { id: string; transit: { address: string; mount: string; tokenFile: string } };
   campaigns: Array<{ spec: CampaignSpec; wrappedKeys: string[] }>;
   /** Topics of advertisements held for the night window. */
   holdTopics?: string[];

@@ -575,6 +575,35 @@ describe('the anshim Helm chart', () => {
     }
   });
 
+  test('kms.address: the operator and the gateway get the KMS and their own token, and the workers may reach it', () => {
+    for (const on of [true, false]) {
+      const docs = manifests(render(ns, on ? ['--set', 'kms.address=https://openbao.kms.svc:8200'] : []));
+      const templates = podTemplates(docs);
+      for (const component of ['operator', 'gateway']) {
+        const spec = templates.get(`Deployment/anshim-${component}`).spec;
+        const env = Object.fromEntries(spec.containers[0].env.map((e: Json) => [e.name, e.value]));
+        assert.equal(env.ANSHIM_KMS_ADDRESS, on ? 'https://openbao.kms.svc:8200' : undefined, component);
+        assert.equal(env.ANSHIM_KMS_TOKEN_FILE, on ? '/etc/anshim/kms/token' : undefined, component);
+        const volume = spec.volumes.find((v: Json) => v.name === 'kms-token');
+        assert.equal(volume?.secret.secretName, on ? `anshim-kms-${component}` : undefined, component);
+        assert.equal(
+          spec.containers[0].volumeMounts.some((m: Json) => m.mountPath === '/etc/anshim/kms'),
+          on,
+          component,
+        );
+      }
+      // The workers call the KMS too (each unwraps its campaign's key with its namespace's token).
+      for (const component of ['worker', 'operator', 'gateway']) {
+        const egress: Json[] = policy(docs, `anshim-${component}`).egress ?? [];
+        assert.equal(
+          egress.filter((rule) => rule.ports?.some((p: Json) => p.port === 8200)).length,
+          on ? 1 : 0,
+          component,
+        );
+      }
+    }
+  });
+
   test("image pull Secrets: the shared ones and each component's own, once each", () => {
     const docs = manifests(
       render(ns, [
@@ -647,7 +676,10 @@ describe('the anshim Helm chart', () => {
       assert.ok(serverCert.checkHost(c.address.split(':')[0]!), c.address);
     // And the workers check exactly that: the worker file the operator writes from this fleet names
     // no server name, so gRPC verifies each carrier's certificate against the host of its address.
-    const file = workerFileFor(exampleCampaign(ns), fleet as unknown as MessagingFleet, { campaign: 't' }, [], 'k');
+    const file = workerFileFor(exampleCampaign(ns), fleet as unknown as MessagingFleet, { campaign: 't' }, [], {
+      id: 'k',
+      file: '/etc/anshim/kek/kek',
+    });
     assert.equal(file.tls?.serverName, undefined, 'no override: the carrier host is verified');
     assert.ok(Object.values(file.carriers).every((c) => serverCert.checkHost(c!.address.split(':')[0]!)));
   });

@@ -10,6 +10,7 @@ import { repoRoot } from '@anshim/dev-platform';
 import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import { workerDeploymentFor } from '@anshim/operator';
 import { COMPONENTS, GRANTS } from '@anshim/kafka';
+import { componentPolicies, KMS_COMPONENTS, namespacePolicy } from '@anshim/kms';
 
 interface Stage {
   name: string;
@@ -204,6 +205,21 @@ describe('chart README', () => {
       GRANTS[c].map((g) => `| ${c} | ${g.resource} | \`${g.name}\` | ${g.operations.join(', ')} |`),
     );
     assert.ok(expected.length > 10);
+    assert.deepEqual(rows, expected);
+  });
+
+  test("the KMS policies table is @anshim/kms's componentPolicies and namespacePolicy, row for row", () => {
+    const readme = readFileSync(join(repoRoot, 'charts/anshim/README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The KMS'));
+    const rows = [...section.slice(0, section.indexOf('\n## ', 3)).matchAll(/^\| anshim-.*$/gm)].map((m) => m[0]);
+    const row = (policy: string, r: { path: string; capabilities: string[] }) =>
+      `| ${policy} | \`${r.path}\` | ${r.capabilities.join(', ')} |`;
+    const policies = componentPolicies('transit');
+    const expected = [
+      ...KMS_COMPONENTS.flatMap((c) => policies[c].map((r) => row(`anshim-${c}`, r))),
+      ...namespacePolicy('<namespace>', 'transit').map((r) => row('anshim-ns-<namespace>', r)),
+    ];
+    assert.ok(expected.length >= 6);
     assert.deepEqual(rows, expected);
   });
 

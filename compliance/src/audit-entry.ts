@@ -30,7 +30,7 @@ export type AuditDetailsByAction = {
   /** A worker opened a batch of sealed recipients: how many opened, how many failed to. */
   'decrypt-batch': { opened: number; failed: number };
   /** A campaign's data keys crypto-shredded. */
-  'key-destroyed': { keyIds: string[] };
+  'key-destroyed': { keyIds: string[]; /** Campaign wrapping keys the KMS destroyed. */ kmsKeys?: string[] };
   /** A campaign's Kafka topics deleted. */
   'topics-deleted': { topics: string[] };
   /** A destruction certificate signed; its SHA-256 lets an auditor match file to entry. */

@@ -77,7 +77,22 @@ test('schema and consistency problems are named by field', () => {
   ]);
   assert.throws(
     () => issueCertificate({ ...sampleCertificateInput(), destroyedAt: '2025-03-08T09:00:00.000Z' }, key),
-    (e: unknown) => e instanceof CertificateError && e.problems[0]?.field === 'certificate.destroyedAt',
+    (e: unknown) =>
+      e instanceof CertificateError &&
+      e.problems.some((p) => p.field === 'certificate.destroyedAt') &&
+      // The KMS confirmed the key gone after the moment the certificate says it was destroyed.
+      e.problems.some((p) => p.field === 'certificate.kmsDestructions[0]' && p.kind === 'inconsistent'),
+  );
+  assert.throws(
+    () =>
+      issueCertificate(
+        {
+          ...sampleCertificateInput(),
+          kmsDestructions: [{ ...sampleCertificateInput().kmsDestructions[0]!, answer: '' }],
+        },
+        key,
+      ),
+    (e: unknown) => e instanceof CertificateError && e.problems[0]?.field === 'certificate.kmsDestructions[0]',
   );
   assert.throws(
     () => issueCertificate({ ...sampleCertificateInput(), counts: { delivered: -1 } }, key),

@@ -10,7 +10,22 @@ import { findPhoneLike, refusePersonalData } from './personal-data.ts';
 import { signingKeyId, type SigningKeyPair } from './signing-key.ts';
 
 export const CERTIFICATE_KIND = 'anshim.io/destruction-certificate';
-export const CERTIFICATE_VERSION = 1;
+/** 2: cites the KMS's destruction of each campaign wrapping key (`kmsDestructions`). */
+export const CERTIFICATE_VERSION = 2;
+
+/** One wrapping key the KMS destroyed, as it answered (the auditor's CLI asks the KMS again). */
+export interface CertifiedKmsDestruction {
+  /** The KEK id the campaign's wrapped data keys name. */
+  kekId: string;
+  /** The service, e.g. `transit engine at /transit (server 2.7.2)`. */
+  kms: string;
+  /** The key's name in the KMS: `campaign.<namespace>.<name>`. */
+  keyName: string;
+  /** The KMS's answers: `… DELETE … → 204; GET … → 404 (no such key)`. */
+  answer: string;
+  /** When the KMS confirmed the key no longer exists. */
+  destroyedAt: string;
+}
 
 export interface DestructionCertificate {
   kind: typeof CERTIFICATE_KIND;
@@ -19,6 +34,12 @@ export interface DestructionCertificate {
   /** `<namespace>.<name>` of the MessagingCampaign. */
   campaign: string;
   keyIdsDestroyed: string[];
+  /**
+   * The campaign's wrapping keys destroyed in the KMS: with these gone, every copy of the wrapped
+   * data key (etcd history, backups, the peer cluster) is inert. Empty when the platform ran with a
+   * local KEK (development), whose copies are not made inert by anything.
+   */
+  kmsDestructions: CertifiedKmsDestruction[];
   /** Messages by final outcome (`delivered`, `handset-off`, `no-such-number`, `spam-blocked`, …). */
   counts: Record<string, number>;
   /** When the last message reached a final outcome. */
@@ -86,6 +107,7 @@ const FIELDS = [
   'certificateId',
   'campaign',
   'keyIdsDestroyed',
+  'kmsDestructions',
   'counts',
   'completedAt',
   'destroyedAt',
@@ -125,6 +147,23 @@ export function certificateProblems(value: unknown, at = 'certificate'): Certifi
   ['completedAt', 'destroyedAt', 'issuedAt'].forEach(time);
   strings('keyIdsDestroyed', 1);
   strings('topicsDeleted', 0);
+
+  const KMS_FIELDS = ['kekId', 'kms', 'keyName', 'answer', 'destroyedAt'];
+  if (!Array.isArray(value.kmsDestructions)) bad('kmsDestructions', 'must be a list of KMS destructions');
+  else
+    value.kmsDestructions.forEach((k: unknown, i) => {
+      const ok =
+        isJsonObject(k) &&
+        Object.keys(k).length === KMS_FIELDS.length &&
+        KMS_FIELDS.every((f) => typeof k[f] === 'string' && k[f] !== '') &&
+        ISO_UTC.test(k.destroyedAt as string);
+      if (!ok) bad(`kmsDestructions[${i}]`, `must be {${KMS_FIELDS.join(', ')}} (strings, destroyedAt a UTC time)`);
+      else if (
+        typeof value.destroyedAt === 'string' &&
+        Date.parse(k.destroyedAt as string) > Date.parse(value.destroyedAt)
+      )
+        bad(`kmsDestructions[${i}]`, "destroyedAt is after the certificate's destroyedAt", 'inconsistent');
+    });
 
   if (!isJsonObject(value.counts)) bad('counts', 'must be an object of outcome → count');
   else
@@ -191,6 +230,13 @@ export function issueCertificate(
     certificateId: input.certificateId ?? randomUUID(),
     campaign: input.campaign,
     keyIdsDestroyed: [...input.keyIdsDestroyed],
+    kmsDestructions: input.kmsDestructions.map(({ kekId, kms, keyName, answer, destroyedAt }) => ({
+      kekId,
+      kms,
+      keyName,
+      answer,
+      destroyedAt,
+    })),
     counts: { ...input.counts },
     completedAt: input.completedAt,
     destroyedAt: input.destroyedAt,

@@ -5,6 +5,16 @@ import type { CertificateInput } from './certificate.ts';
 export const sampleCertificateInput = (): CertificateInput => ({
   campaign: 'emart.weekend-promo',
   keyIdsDestroyed: ['emart.weekend-promo-9f86d081884c7d65'],
+  kmsDestructions: [
+    {
+      kekId: 'transit:transit',
+      kms: 'transit engine at /transit (server 2.7.2)',
+      keyName: 'campaign.emart.weekend-promo',
+      answer:
+        'POST transit/keys/campaign.emart.weekend-promo/config → 200; DELETE transit/keys/campaign.emart.weekend-promo → 204; GET transit/keys/campaign.emart.weekend-promo → 404 (no such key)',
+      destroyedAt: '2025-03-08T09:14:00.400Z',
+    },
+  ],
   counts: { delivered: 98_211, 'handset-off': 912, 'no-such-number': 377, 'spam-blocked': 12, expired: 3 },
   completedAt: '2025-03-08T09:12:30.000Z',
   destroyedAt: '2025-03-08T09:14:00.500Z',

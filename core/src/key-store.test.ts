@@ -14,8 +14,8 @@ test('a campaign key is created once, opens what it sealed, and after destructio
   const [key] = await store.open('ns.promo');
   assert.equal(key!.id, id);
   const frame = seal(key!, Buffer.from('payload'));
-  assert.deepEqual(await store.destroy('ns.promo'), [id]);
-  assert.deepEqual(await store.destroy('ns.promo'), [id], 'destroy is idempotent');
+  assert.deepEqual(await store.destroy('ns.promo'), { keyIds: [id], kms: [] });
+  assert.deepEqual(await store.destroy('ns.promo'), { keyIds: [id], kms: [] }, 'destroy is idempotent');
   await assert.rejects(store.open('ns.promo'), (e: KeyError) => e.reason === 'campaign-key-destroyed');
   await assert.rejects(store.ensure('ns.promo'), (e: KeyError) => e.reason === 'campaign-key-destroyed');
   key!.destroy();

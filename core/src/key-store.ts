@@ -1,7 +1,7 @@
 // Where campaign data keys live between processes. The operator creates a campaign's key
 // when it provisions the campaign and destroys it at the end (crypto-shredding); the
 // gateway seals with it and the workers open with it. Only wrapped keys are ever stored.
-import type { DataKey } from './keys.ts';
+import type { DataKey, KekDestruction } from './keys.ts';
 import { KeyError, generateDataKey, unwrapDataKey, type KeyEncryptionKeyProvider } from './keys.ts';
 
 export interface CampaignKeyStore {
@@ -12,8 +12,17 @@ export interface CampaignKeyStore {
    * Throws KeyError `no-campaign-key` if none was ever created, `campaign-key-destroyed` after destruction.
    */
   open(campaignId: string): Promise<DataKey[]>;
-  /** Crypto-shreds every key of the campaign, leaving a tombstone; returns the destroyed key ids. */
-  destroy(campaignId: string): Promise<string[]>;
+  /**
+   * Crypto-shreds every key of the campaign: first its wrapping key in the KMS (when the KEK
+   * provider keeps one per campaign), then the stored blobs, leaving a tombstone. Idempotent.
+   */
+  destroy(campaignId: string): Promise<DestroyedKeys>;
+}
+
+/** What a destruction destroyed: the data key ids, and what the KMS answered for each wrapping key. */
+export interface DestroyedKeys {
+  keyIds: string[];
+  kms: KekDestruction[];
 }
 
 /** The stored form of one campaign's keys: wrapped blobs, or a tombstone once destroyed. */
@@ -21,6 +30,7 @@ export interface StoredCampaignKeys {
   wrapped: Buffer[];
   destroyedAt?: string;
   destroyedKeyIds?: string[];
+  kmsDestructions?: KekDestruction[];
 }
 
 /** Unwraps with the matching KEK; shared by every store so the error cases read the same. */
@@ -57,16 +67,18 @@ export class MemoryKeyStore implements CampaignKeyStore {
     return openStoredKeys(campaignId, this.stored.get(campaignId), [this.kek]);
   }
 
-  async destroy(campaignId: string): Promise<string[]> {
+  async destroy(campaignId: string): Promise<DestroyedKeys> {
     const s = this.stored.get(campaignId);
-    if (!s) return [];
-    if (s.destroyedAt) return s.destroyedKeyIds ?? [];
+    if (!s) return { keyIds: [], kms: [] };
+    if (s.destroyedAt) return { keyIds: s.destroyedKeyIds ?? [], kms: s.kmsDestructions ?? [] };
+    const kms = this.kek.destroyCampaignKek ? [await this.kek.destroyCampaignKek(campaignId)] : [];
     this.stored.set(campaignId, {
       wrapped: [],
       ids: [],
       destroyedAt: new Date().toISOString(),
       destroyedKeyIds: s.ids,
+      kmsDestructions: kms,
     });
-    return s.ids;
+    return { keyIds: s.ids, kms };
   }
 }

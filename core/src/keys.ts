@@ -53,6 +53,8 @@ export interface KeyEncryptionKeyProvider {
    * (local KEKs) have nothing per campaign to destroy.
    */
   destroyCampaignKek?(campaignId: string): Promise<KekDestruction>;
+  /** Such providers also say whether the campaign's key still exists (`campaign-key-destroyed`, `kms-unavailable`). */
+  checkCampaignKek?(campaignId: string): Promise<void>;
 }
 
 /**

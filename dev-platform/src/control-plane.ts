@@ -7,8 +7,9 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { NamespaceKekProvider, createLogger } from '@anshim/core';
-import { repoRoot, requireStack } from '@anshim/stack';
+import { NamespaceKekProvider, createLogger, type KeyEncryptionKeyProvider } from '@anshim/core';
+import { TransitClient, TransitKekProvider } from '@anshim/kms';
+import { repoRoot, requireStack, type KmsState } from '@anshim/stack';
 import { kafkaEnv, WORKER_KAFKA_SECRET, workerKafkaSecretData, type TestCarriers } from './data-plane.ts';
 import { VERSION, type MessagingFleet, GROUP, PLURAL, type MessagingCampaign } from '@anshim/api';
 import { LocalRunner } from './local-runner.ts';
@@ -179,19 +180,42 @@ export function createNamespace(prefix: string): string {
 
 export interface TestKek {
   dir: string;
+  /** A local platform KEK (the operator runs with it when there is no KMS, else as a previous KEK). */
   file: string;
   id: string;
-  /** The platform KEK as the operator and gateway hold it: each namespace's KEK derives from it. */
-  provider: NamespaceKekProvider;
+  /**
+   * What opens the campaigns' data keys as the gateway does: the KMS with the gateway's token,
+   * or (`local`) the platform KEK each namespace's KEK derives from.
+   */
+  provider: KeyEncryptionKeyProvider;
+  /** The stack's KMS the operator wraps in (absent with `local`). */
+  kms?: KmsState;
 }
 
-export function testKek(): TestKek {
+/** Key material for an operator under test: the stack's KMS (as production runs), or `local` KEKs only. */
+export function testKek(opts: { local?: boolean } = {}): TestKek {
   const dir = mkdtempSync(join(tmpdir(), 'anshim-operator-it-'));
   const material = randomBytes(32);
   const id = `kek-${material.subarray(0, 4).toString('hex')}`;
   const file = join(dir, 'kek');
   writeFileSync(file, material.toString('hex'), { mode: 0o600 });
-  return { dir, file, id, provider: new NamespaceKekProvider(id, material) };
+  if (opts.local) return { dir, file, id, provider: new NamespaceKekProvider(id, material) };
+  const { kms } = requireStack();
+  const provider = new TransitKekProvider({
+    client: new TransitClient({ address: kms.address, tokenFile: kms.tokens.gateway }),
+    mount: kms.mount,
+  });
+  return { dir, file, id, provider, kms };
+}
+
+/** The flags that give the operator (or gateway) its keys: the KMS with that component's token, and the local KEK. */
+export function kekArgs(kek: Pick<TestKek, 'file' | 'id' | 'kms'>, component: 'operator' | 'gateway'): string[] {
+  return [
+    ...['--kek-file', kek.file, '--kek-id', kek.id],
+    ...(kek.kms
+      ? ['--kms-address', kek.kms.address, '--kms-token-file', kek.kms.tokens[component], '--kms-mount', kek.kms.mount]
+      : []),
+  ];
 }
 
 export interface OperatorProcess {
@@ -230,10 +254,7 @@ export function startOperator(
       opts.kubeconfig ?? stack.kubeconfig,
       '--brokers',
       (opts.brokers ?? stack.kafka.brokers).join(','),
-      '--kek-file',
-      kek.file,
-      '--kek-id',
-      kek.id,
+      ...kekArgs(kek, 'operator'),
       '--lease-namespace',
       namespace,
       '--watch-namespace',

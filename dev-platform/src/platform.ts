@@ -14,6 +14,7 @@ import { LocalCa, repoRoot, requireStack } from '@anshim/stack';
 import { serviceAccountToken } from './callers.ts';
 import { kafkaEnv, WORKER_KAFKA_SECRET, workerKafkaSecretData } from './data-plane.ts';
 import { startProcess, stopProcess, type Started } from './processes.ts';
+import { kekArgs } from './control-plane.ts';
 
 export interface LocalPlatformOptions {
   namespace: string;
@@ -163,12 +164,12 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
 
     // The operator (its own process, leader-elected), the local runner, and the gateway.
     const brokers = stack.kafka.brokers.join(',');
-    const kek = ['--kek-file', kekFile, '--kek-id', kekId];
+    const keys = { file: kekFile, id: kekId, kms: stack.kms };
     const operator = await startProcess<{ health: string }>(
       'operator',
       [
         'operator/src/main.ts',
-        ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kek],
+        ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kekArgs(keys, 'operator')],
         ...['--lease-namespace', ns, '--watch-namespace', ns, '--identity', `${ns}-operator`],
         ...['--signing-key', join(dir, 'signing/key.pem'), '--certificate-dir', join(dir, 'certificates')],
         ...['--issuer', `anshim-operator@${ns}`],
@@ -189,7 +190,7 @@ export async function startLocalPlatform(o: LocalPlatformOptions): Promise<Local
       'gateway',
       [
         'gateway/src/main.ts',
-        ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kek],
+        ...['--kubeconfig', stack.kubeconfig, '--brokers', brokers, ...kekArgs(keys, 'gateway')],
         ...['--opt-out-key-file', optOutKeyFile, '--port', '0'],
       ],
       { cwd: repoRoot, logFile: join(dir, 'gateway.log'), env: kafkaEnv('gateway') },

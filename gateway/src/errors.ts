@@ -31,6 +31,7 @@ export type IngestErrorCode =
   | 'bad-request'
   | 'internal'
   | 'kafka-unavailable'
+  | 'kms-unavailable'
   | 'unauthenticated'
   | 'forbidden'
   | 'auth-unavailable'
@@ -67,6 +68,7 @@ const STATUS: Record<IngestErrorCode, number> = {
   'bad-request': 400,
   internal: 500,
   'kafka-unavailable': 503,
+  'kms-unavailable': 503,
   unauthenticated: 401,
   forbidden: 403,
   'auth-unavailable': 503,

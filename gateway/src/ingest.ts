@@ -153,6 +153,11 @@ async function openKeys(deps: GatewayDeps, campaignId: string): Promise<DataKey[
         'campaign-key-destroyed',
         `campaign ${campaignId}'s data key was destroyed; it takes no more data`,
       );
+    if (err instanceof KeyError && err.reason === 'kms-unavailable')
+      throw new IngestError(
+        'kms-unavailable',
+        'the key-management service holding the campaign key did not answer; nothing was accepted, try again',
+      );
     throw err;
   }
 }

@@ -1,13 +1,14 @@
 // The gateway process: the ingest HTTP service wired to the API server (campaigns, data keys),
 // Kafka (sealed records, opt-outs, the audit chain) and the fleet's key files.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { credentialsFromEnv, durableProducer, saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { AuditChain, KafkaAuditStore } from '@anshim/compliance';
-import { NamespaceKekProvider, createLogger } from '@anshim/core';
+import { NamespaceKekProvider, createLogger, type KeyEncryptionKeyProvider } from '@anshim/core';
+import { TransitClient, TransitKekProvider } from '@anshim/kms';
 import { KubernetesKeyStore } from '@anshim/keystore';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { DatasetRecorder, KubernetesCampaignLookup } from './kubernetes.ts';
@@ -19,6 +20,11 @@ const { values } = parseArgs({
   options: {
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
     brokers: { type: 'string', default: process.env.ANSHIM_BROKERS },
+    // The KMS (README: keys): the gateway's token may decrypt campaign keys, nothing else.
+    'kms-address': { type: 'string', default: process.env.ANSHIM_KMS_ADDRESS },
+    'kms-token-file': { type: 'string', default: process.env.ANSHIM_KMS_TOKEN_FILE ?? '/etc/anshim/kms/token' },
+    'kms-mount': { type: 'string', default: process.env.ANSHIM_KMS_MOUNT ?? 'transit' },
+    // Without a KMS: the platform KEK (development). With one: optional, for keys wrapped before the move.
     'kek-file': { type: 'string', default: process.env.ANSHIM_KEK_FILE ?? '/etc/anshim/kek/kek' },
     'kek-id': { type: 'string', default: process.env.ANSHIM_KEK_ID },
     'opt-out-key-file': {
@@ -48,9 +54,25 @@ const kc = new k8s.KubeConfig();
 if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
 else kc.loadFromCluster();
 const kekFile = values['kek-file']!;
-const kekId = values['kek-id'] ?? readFileSync(`${kekFile.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
-// The platform KEK: each campaign's key is wrapped under its namespace's KEK, derived from it.
-const kek = new NamespaceKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
+const localKek = (): NamespaceKekProvider => {
+  let kekId = values['kek-id'];
+  try {
+    kekId ??= readFileSync(`${kekFile.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
+  } catch {
+    fail('no key-encryption key id: pass --kek-id or mount it as "id" beside the key');
+  }
+  // The platform KEK: each campaign's key is wrapped under its namespace's KEK, derived from it.
+  return new NamespaceKekProvider(kekId, readHex(kekFile, 'the key-encryption key'));
+};
+const keks: KeyEncryptionKeyProvider[] = values['kms-address']
+  ? [
+      new TransitKekProvider({
+        client: new TransitClient({ address: values['kms-address'], tokenFile: values['kms-token-file'] }),
+        mount: values['kms-mount'],
+      }),
+      ...(existsSync(kekFile) ? [localKek()] : []),
+    ]
+  : [localKek()];
 const optOutKey = readHex(values['opt-out-key-file']!, 'the opt-out list key');
 
 // ANSHIM_METRICS_PORT serves /metrics; ANSHIM_TRACE_FILE / OTEL_EXPORTER_OTLP_ENDPOINT export spans:
@@ -94,7 +116,7 @@ const auditChain = async () =>
 
 const app = createGatewayServer({
   // A key Secret read is reused for 5 s: a key shredded meanwhile only seals records nobody can open.
-  keys: new KubernetesKeyStore(kc, [kek], 5000),
+  keys: new KubernetesKeyStore(kc, keks, 5000),
   campaigns,
   producer,
   logger: log,

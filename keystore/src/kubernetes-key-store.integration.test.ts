@@ -29,7 +29,7 @@ test('data keys live wrapped in Secrets; a KEK rotation re-wraps them without to
   assert.equal(open(rewrapped!, record).toString(), 'sealed recipient', 'old records open under the new KEK');
   await assert.rejects(before.open(campaign), (e: KeyError) => e.reason === 'unknown-kek', 'the old KEK is retired');
 
-  assert.deepEqual(await rotating.destroy(campaign), [id]);
+  assert.deepEqual(await rotating.destroy(campaign), { keyIds: [id], kms: [] });
   await assert.rejects(rotating.open(campaign), (e: KeyError) => e.reason === 'campaign-key-destroyed');
   await assert.rejects(rotating.ensure(campaign), (e: KeyError) => e.reason === 'campaign-key-destroyed');
   kubectl(['delete', 'namespace', ns, '--wait=false']);

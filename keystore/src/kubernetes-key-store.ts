@@ -7,6 +7,8 @@ import {
   wrappedKekId,
   type CampaignKeyStore,
   type DataKey,
+  type DestroyedKeys,
+  type KekDestruction,
   type KeyEncryptionKeyProvider,
 } from '@anshim/core';
 import { CAMPAIGN_LABEL, campaignRefOf, keySecretName } from '@anshim/api';
@@ -14,13 +16,17 @@ import { CAMPAIGN_LABEL, campaignRefOf, keySecretName } from '@anshim/api';
 const DESTROYED_AT = 'messaging.anshim.io/destroyed-at';
 const DESTROYED_KEYS = 'messaging.anshim.io/destroyed-key-ids';
 const KEY_ID = 'messaging.anshim.io/key-id';
+/** What the KMS answered when it destroyed the campaign's wrapping key (JSON). */
+const KMS_DESTRUCTION = 'messaging.anshim.io/kms-destruction';
 
 /**
  * Campaign data keys in Kubernetes Secrets, one per campaign in its namespace, holding only
  * the key wrapped under the fleet's key-encryption key. Destruction empties the Secret and
  * leaves a tombstone (annotations: when, which key ids), so a late reader learns the key was
- * shredded on purpose. An etcd backup taken before destruction still holds the wrapped key;
- * an external KMS that deletes a per-campaign KEK closes that gap (see README).
+ * shredded on purpose. An etcd backup taken before destruction still holds the wrapped key, so
+ * with a KMS provider (a key per campaign) destruction first deletes that key in the KMS: every
+ * earlier copy of the Secret is then inert. A KMS that does not answer fails the destruction
+ * (KeyError `kms-unavailable`) with the Secret untouched, for the caller to retry.
  */
 export class KubernetesKeyStore implements CampaignKeyStore {
   private readonly core: k8s.CoreV1Api;
@@ -65,6 +71,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     const existingId = existing?.metadata?.annotations?.[KEY_ID];
     if (existing && existingId) {
       await this.rewrapIfStale(existing, campaignId);
+      await this.checkKms(existing, campaignId);
       return existingId;
     }
     const kek = this.keks[0];
@@ -122,6 +129,19 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     return true;
   }
 
+  /**
+   * Asks the KMS that holds the campaign's wrapping key whether it still does: KeyError
+   * `campaign-key-destroyed` if someone destroyed it there, `kms-unavailable` if it cannot say.
+   */
+  private async checkKms(secret: k8s.V1Secret, campaignId: string): Promise<void> {
+    const kekIds = new Set(
+      Object.entries(secret.data ?? {})
+        .filter(([k]) => k.startsWith('wrapped'))
+        .map(([, v]) => wrappedKekId(Buffer.from(v, 'base64'))),
+    );
+    for (const kek of this.keks) if (kek.checkCampaignKek && kekIds.has(kek.id)) await kek.checkCampaignKek(campaignId);
+  }
+
   /** The wrapped blobs, for a worker's configuration (never unwrapped by the operator for that). */
   async wrapped(campaignId: string): Promise<Buffer[]> {
     const secret = await this.read(campaignId);
@@ -147,12 +167,26 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     );
   }
 
-  async destroy(campaignId: string): Promise<string[]> {
+  async destroy(campaignId: string): Promise<DestroyedKeys> {
     const secret = await this.read(campaignId);
-    if (!secret) return [];
+    if (!secret) return { keyIds: [], kms: [] };
     const annotations = secret.metadata?.annotations ?? {};
-    if (annotations[DESTROYED_AT]) return (annotations[DESTROYED_KEYS] ?? '').split(',').filter(Boolean);
+    if (annotations[DESTROYED_AT])
+      return {
+        keyIds: (annotations[DESTROYED_KEYS] ?? '').split(',').filter(Boolean),
+        kms: annotations[KMS_DESTRUCTION] ? (JSON.parse(annotations[KMS_DESTRUCTION]) as KekDestruction[]) : [],
+      };
     const ids = [annotations[KEY_ID]].filter((id): id is string => Boolean(id));
+    // The KMS first: until it confirms, the Secret keeps its key, so nothing is half-destroyed.
+    const kekIds = new Set(
+      Object.entries(secret.data ?? {})
+        .filter(([k]) => k.startsWith('wrapped'))
+        .map(([, v]) => wrappedKekId(Buffer.from(v, 'base64'))),
+    );
+    const kms: KekDestruction[] = [];
+    for (const kek of this.keks) {
+      if (kek.destroyCampaignKek && kekIds.has(kek.id)) kms.push(await kek.destroyCampaignKek(campaignId));
+    }
     const { namespace, name } = campaignRefOf(campaignId);
     // Replace (not patch) with the resourceVersion we read: the wrapped key is gone in one write.
     await this.core.replaceNamespacedSecret({
@@ -161,12 +195,17 @@ export class KubernetesKeyStore implements CampaignKeyStore {
       body: {
         metadata: {
           ...secret.metadata,
-          annotations: { ...annotations, [DESTROYED_AT]: new Date().toISOString(), [DESTROYED_KEYS]: ids.join(',') },
+          annotations: {
+            ...annotations,
+            [DESTROYED_AT]: new Date().toISOString(),
+            [DESTROYED_KEYS]: ids.join(','),
+            ...(kms.length > 0 ? { [KMS_DESTRUCTION]: JSON.stringify(kms) } : {}),
+          },
         },
         type: secret.type,
         data: {},
       },
     });
-    return ids;
+    return { keyIds: ids, kms };
   }
 }

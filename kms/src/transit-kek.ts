@@ -126,6 +126,11 @@ export class TransitKekProvider implements KeyEncryptionKeyProvider {
     }
   }
 
+  async checkCampaignKek(campaignId: string): Promise<void> {
+    if (!(await this.campaignKeyExists(campaignId)))
+      throw new KeyError('campaign-key-destroyed', `${campaignId}: its key is not in the KMS`);
+  }
+
   /**
    * Deletes the campaign's transit key: allow deletion, delete, then read it back — destroyed
    * only when the KMS answers that it no longer has it. Idempotent: a key deleted by an earlier

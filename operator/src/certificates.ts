@@ -76,12 +76,18 @@ export class SignedCertificateRecorder implements DestructionRecorder {
         .catch((err: { code?: number }) => (err.code === 409 ? undefined : Promise.reject(err)));
       return name;
     }
-    await this.audit.append({ actor, action: 'key-destroyed', subject, details: { keyIds: record.keyIds } });
+    await this.audit.append({
+      actor,
+      action: 'key-destroyed',
+      subject,
+      details: { keyIds: record.keyIds, kmsKeys: record.kmsDestructions.map((k) => k.keyName) },
+    });
     await this.audit.append({ actor, action: 'topics-deleted', subject, details: { topics: record.topicsDeleted } });
     const signed = issueCertificate(
       {
         campaign: subject,
         keyIdsDestroyed: record.keyIds,
+        kmsDestructions: record.kmsDestructions,
         counts: outcomeCounts(record),
         // A campaign deleted before it completed is certified as of its destruction.
         completedAt: record.completedAt ?? record.destroyedAt,

@@ -1,10 +1,13 @@
 import { type CampaignCounts, type MessagingCampaign } from '@anshim/api';
+import type { KekDestruction } from '@anshim/core';
 
 /** What a campaign's crypto-shredding did: no personal data, only ids, counts and times. */
 export interface DestructionRecord {
   campaign: string;
   campaignUid: string;
   keyIds: string[];
+  /** The KMS's answers for the campaign's wrapping keys it destroyed (none with a local KEK). */
+  kmsDestructions: KekDestruction[];
   topicsDeleted: string[];
   counts?: CampaignCounts;
   completedAt?: string;

@@ -1,13 +1,15 @@
 // The operator process. Flags override the environment (ANSHIM_BROKERS, KUBECONFIG, ...).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { loadOrCreateSigningKey } from '@anshim/compliance';
-import { NamespaceKekProvider, createLogger } from '@anshim/core';
+import { NamespaceKekProvider, createLogger, type KeyEncryptionKeyProvider } from '@anshim/core';
+import { NamespaceTokens, TransitClient, TransitKekProvider } from '@anshim/kms';
 import { credentialsFromEnv, type KafkaCredentials } from '@anshim/kafka';
 import { startTelemetry, telemetryOptionsFromEnv } from '@anshim/telemetry';
 import { assessHealth, startHealthServer } from './health.ts';
+import { LocalNamespaceKeys, TransitNamespaceKeys, type NamespaceKeyAccess } from './namespace-keys.ts';
 import { Operator } from './operator.ts';
 
 const log = createLogger('operator');
@@ -15,6 +17,12 @@ const { values } = parseArgs({
   options: {
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
     brokers: { type: 'string', default: process.env.ANSHIM_BROKERS },
+    // The KMS: a key per campaign in OpenBao/Vault transit, deleted there at shredding (README: keys).
+    'kms-address': { type: 'string', default: process.env.ANSHIM_KMS_ADDRESS },
+    'kms-token-file': { type: 'string', default: process.env.ANSHIM_KMS_TOKEN_FILE ?? '/etc/anshim/kms/token' },
+    'kms-mount': { type: 'string', default: process.env.ANSHIM_KMS_MOUNT ?? 'transit' },
+    // Without a KMS (development): the platform KEK. With one: optional, the KEK that wrapped keys
+    // before the move into the KMS (they are re-wrapped under their campaign's KMS key).
     'kek-file': { type: 'string', default: process.env.ANSHIM_KEK_FILE ?? '/etc/anshim/kek/kek' },
     'kek-id': { type: 'string', default: process.env.ANSHIM_KEK_ID },
     'watch-namespace': { type: 'string', default: process.env.ANSHIM_WATCH_NAMESPACE },
@@ -50,21 +58,43 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-let kekHex: string;
-try {
-  kekHex = readFileSync(values['kek-file']!, 'utf8').trim();
-} catch (err) {
-  fail(`cannot read the key-encryption key ${values['kek-file']}: ${(err as Error).message}`);
+function readKek(file: string, id: string | undefined): NamespaceKekProvider {
+  let hex: string;
+  try {
+    hex = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    fail(`cannot read the key-encryption key ${file}: ${(err as Error).message}`);
+  }
+  const kekId =
+    id ??
+    (() => {
+      try {
+        return readFileSync(`${file.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
+      } catch {
+        return fail('no key-encryption key id: pass --kek-id or mount it as "id" beside the key');
+      }
+    })();
+  return new NamespaceKekProvider(kekId, Buffer.from(hex, 'hex'));
 }
-const kekId =
-  values['kek-id'] ??
-  (() => {
-    try {
-      return readFileSync(`${values['kek-file']!.replace(/\/[^/]*$/, '')}/id`, 'utf8').trim();
-    } catch {
-      return fail('no key-encryption key id: pass --kek-id or mount it as "id" beside the key');
-    }
-  })();
+
+const previousKeks: KeyEncryptionKeyProvider[] =
+  values['previous-kek-file'] && values['previous-kek-id']
+    ? [readKek(values['previous-kek-file'], values['previous-kek-id'])]
+    : [];
+let kek: KeyEncryptionKeyProvider;
+let namespaceKeys: NamespaceKeyAccess;
+if (values['kms-address']) {
+  const client = new TransitClient({ address: values['kms-address'], tokenFile: values['kms-token-file'] });
+  const transit = new TransitKekProvider({ client, mount: values['kms-mount'] });
+  kek = transit;
+  namespaceKeys = new TransitNamespaceKeys(transit, new NamespaceTokens(client, values['kms-mount']));
+  if (existsSync(values['kek-file']!)) previousKeks.push(readKek(values['kek-file']!, values['kek-id']));
+} else {
+  log.warn('no --kms-address: data keys are wrapped under a local KEK, whose copies shredding cannot make inert');
+  const local = readKek(values['kek-file']!, values['kek-id']);
+  kek = local;
+  namespaceKeys = new LocalNamespaceKeys(local);
+}
 const leaseSeconds = Number(values['lease-duration-seconds']);
 const healthPort = Number(values['health-port']);
 if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535)
@@ -80,16 +110,9 @@ const operator = new Operator({
   kc,
   brokers: values.brokers.split(','),
   kafkaCredentials,
-  kek: new NamespaceKekProvider(kekId, Buffer.from(kekHex, 'hex')),
-  previousKeks:
-    values['previous-kek-file'] && values['previous-kek-id']
-      ? [
-          new NamespaceKekProvider(
-            values['previous-kek-id'],
-            Buffer.from(readFileSync(values['previous-kek-file'], 'utf8').trim(), 'hex'),
-          ),
-        ]
-      : [],
+  kek,
+  previousKeks,
+  namespaceKeys,
   identity: values.identity!,
   leaseNamespace: values['lease-namespace']!,
   watchNamespace: values['watch-namespace'],

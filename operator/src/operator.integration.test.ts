@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
-import { LocalKekProvider, type KeyError } from '@anshim/core';
+import { generateDataKey, LocalKekProvider, type KeyError } from '@anshim/core';
+import { TransitClient, TransitKekProvider } from '@anshim/kms';
 import { FINALIZER, GROUP, PLURAL, VERSION, type MessagingCampaign, keySecretName, TOPICS } from '@anshim/api';
 import {
   campaignReader,
+  requireStack,
   repoRoot,
   fakeRecipients,
   produceRecipients,
@@ -136,24 +138,33 @@ describe('the operator process against the real API server and Kafka', { timeout
     assert.deepEqual(workerJson.topics, [topicOf(name)]);
     assert.deepEqual(Object.keys(workerJson.carriers).sort(), ['kakao', 'kt', 'lguplus', 'skt']);
     assert.match(workerJson.campaigns[0]!.spec.template, /^\(광고\) ?안심마트/);
-    // The namespace's own KEK, written by the operator where the workers mount it: not the platform
-    // KEK, and it opens this campaign's wrapped key, which the platform KEK used as is does not.
+    // The namespace's own KMS token, written by the operator where the workers mount it: no key
+    // material at all, and it opens this campaign's wrapped key (a key of its own in the KMS),
+    // which the local platform KEK does not, nor another namespace's.
     const nsKek = await core.readNamespacedSecret({ namespace: ns, name: NAMESPACE_KEK_SECRET });
-    const nsMaterial = Buffer.from(Buffer.from(nsKek.data!.kek!, 'base64').toString(), 'hex');
-    assert.equal(Buffer.from(nsKek.data!.id!, 'base64').toString(), kek.id);
-    assert.notDeepEqual(nsMaterial, Buffer.from(readFileSync(kek.file, 'utf8').trim(), 'hex'));
+    assert.deepEqual(Object.keys(nsKek.data!).sort(), ['id', 'token']);
+    assert.equal(Buffer.from(nsKek.data!.id!, 'base64').toString(), kek.provider.id);
     assert.ok(pod.volumes!.some((v) => v.name === 'kek' && v.secret?.secretName === NAMESPACE_KEK_SECRET));
     const wrappedKey = Buffer.from(
       (workerJson.campaigns[0] as unknown as { wrappedKeys: string[] }).wrappedKeys[0]!,
       'base64',
     );
-    await new LocalKekProvider(kek.id, nsMaterial).unwrap(wrappedKey, campaignId);
+    const kms = requireStack().kms;
+    const nsToken = Buffer.from(nsKek.data!.token!, 'base64').toString();
+    const asNamespace = new TransitKekProvider({ client: new TransitClient({ address: kms.address, token: nsToken }) });
+    await asNamespace.unwrap(wrappedKey, campaignId);
     await assert.rejects(
       new LocalKekProvider(kek.id, Buffer.from(readFileSync(kek.file, 'utf8').trim(), 'hex')).unwrap(
         wrappedKey,
         campaignId,
       ),
     );
+    const elsewhere = `${ns}x.other`;
+    const operatorKms = new TransitKekProvider({
+      client: new TransitClient({ address: kms.address, tokenFile: kms.tokens.operator }),
+    });
+    const foreign = await operatorKms.wrap(generateDataKey(elsewhere), elsewhere);
+    await assert.rejects(asNamespace.unwrap(foreign, elsewhere), (e: KeyError) => e.reason === 'unwrap-failed');
 
     // The data key exists only wrapped; the gateway's path (open, seal, produce) creates lag.
     const keys = new KubernetesKeyStore(kc, [kek.provider]);

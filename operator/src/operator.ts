@@ -2,7 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { durableAdmin, saslConfig, type KafkaCredentials } from '@anshim/kafka';
 import { AnomalyMonitor, AuditChain, KafkaAuditStore, ensureAuditTopic, type SigningKeyPair } from '@anshim/compliance';
-import type { Logger, NamespaceKekProvider } from '@anshim/core';
+import type { KeyEncryptionKeyProvider, Logger } from '@anshim/core';
 import { campaignRefOf, ensureDataPlaneTopics } from '@anshim/api';
 import { CampaignController } from './controller.ts';
 import { OperatorAudit, SignedCertificateRecorder } from './certificates.ts';
@@ -14,16 +14,23 @@ import { LeaderElector } from './leader.ts';
 import { ProgressFeed } from './progress-feed.ts';
 import { CampaignReconciler } from './reconciler.ts';
 import { OperatorMetrics } from './telemetry.ts';
+import { MOUNTS } from './workers.ts';
+import type { NamespaceKeyAccess } from './namespace-keys.ts';
 
 export interface OperatorConfig {
   kc: k8s.KubeConfig;
   brokers: string[];
   /** The operator's Kafka user (its grants: create and delete topics, read progress, the workers' offsets). */
   kafkaCredentials?: KafkaCredentials;
-  /** The platform KEK: each campaign's data key is wrapped under its namespace's KEK derived from it. */
-  kek: NamespaceKekProvider;
-  /** Retired KEKs still able to unwrap; keys found under them are re-wrapped under `kek`. */
-  previousKeks?: NamespaceKekProvider[];
+  /**
+   * What wraps each campaign's data key: a key per campaign in the KMS (TransitKekProvider), or
+   * (development) the namespace's KEK derived from the platform KEK (NamespaceKekProvider).
+   */
+  kek: KeyEncryptionKeyProvider;
+  /** Retired KEKs still able to unwrap; keys found under them are re-wrapped under `kek` (KEK rotation, or a move into the KMS). */
+  previousKeks?: KeyEncryptionKeyProvider[];
+  /** What each namespace's workers unwrap with, written into the namespace for them. */
+  namespaceKeys: NamespaceKeyAccess;
   identity: string;
   leaseNamespace: string;
   leaseName?: string;
@@ -163,8 +170,8 @@ export class Operator {
       kc,
       admin,
       keys,
-      kekId: this.cfg.kek.id,
-      namespaceKek: (namespace) => this.cfg.kek.namespaceKek(namespace),
+      workerKek: this.cfg.namespaceKeys.workerKek(MOUNTS.kek),
+      namespaceKeys: this.cfg.namespaceKeys,
       progress: feed,
       events,
       audit,

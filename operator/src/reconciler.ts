@@ -1,4 +1,5 @@
-import type { Logger } from '@anshim/core';
+import { KeyError, type Logger } from '@anshim/core';
+import type { WorkerFile } from '@anshim/api';
 import { campaignIdOf, type CampaignCounts, type CampaignStatus, type MessagingCampaign } from '@anshim/api';
 import { scalingPolicyOf } from './fleet.ts';
 import type { TopicLag } from './lag.ts';
@@ -25,8 +26,8 @@ export interface ReconcileResult {
 
 /** What the reconciler itself needs; the world it reads and changes comes separately. */
 export interface ReconcilerOptions {
-  /** Id of the KEK the workers unwrap with (the namespace KEK the operator writes, derived from the platform KEK). */
-  kekId: string;
+  /** What the workers unwrap with (a KMS token, or a namespace KEK), as their file names it. */
+  workerKek: WorkerFile['kek'];
   /** Per-campaign lag and replica gauges. */
   metrics?: Pick<OperatorMetrics, 'observe' | 'forget'>;
   log: Logger;
@@ -146,7 +147,7 @@ export class CampaignReconciler {
         const [deployment, wrapped] = await observing('Ready', 'ReconcileError', () =>
           Promise.all([this.world.deployment(mc), this.world.wrappedKeys(mc)]),
         );
-        const file = workerFileFor(mc, fleet, status.topics ?? { campaign: plan.topic }, wrapped, this.d.kekId);
+        const file = workerFileFor(mc, fleet, status.topics ?? { campaign: plan.topic }, wrapped, this.d.workerKek);
         const scaling = take(
           scaleWorkers(mc, { fleet, policy, lag: topicLag, held, deployment, file, now: this.now() }),
         );
@@ -165,6 +166,7 @@ export class CampaignReconciler {
               };
         if (failure.fatal) status.phase = 'Failed';
         this.condition(mc, status, failure.condition, false, failure.reason, failure.message.slice(0, 1000));
+        if (failure.pauseWorkers) await this.pause(mc, status, failure.reason);
         await this.act(
           mc,
           [{ kind: 'event', type: 'Warning', reason: failure.reason, message: failure.message }],
@@ -189,10 +191,22 @@ export class CampaignReconciler {
     );
 
     const before = mc.status?.phase;
+    const live = structuredClone(status);
     const ending = take(retention(mc, status, this.now()));
-    for (const action of ending) {
-      const { record } = await this.world.execute(mc, action, status);
-      if (record) status.destructionCertificateRef = { name: record };
+    try {
+      for (const action of ending) {
+        const { record } = await this.world.execute(mc, action, status);
+        if (record) status.destructionCertificateRef = { name: record };
+      }
+    } catch (err) {
+      if (!(err instanceof KeyError && err.reason === 'kms-unavailable')) throw err;
+      // Not destroyed until the KMS confirms it: no phase change, no certificate; retried.
+      for (const key of Object.keys(status)) delete status[key as keyof CampaignStatus];
+      Object.assign(status, live);
+      const message = `waiting for the key-management service to destroy the campaign key: ${err.message}`;
+      this.condition(mc, status, 'DataDestroyed', false, 'KmsUnavailable', message.slice(0, 1000));
+      await this.act(mc, [{ kind: 'event', type: 'Warning', reason: 'KmsUnavailable', message }], status);
+      requeueAfterMs = 5_000;
     }
 
     let resourceVersion = mc.metadata.resourceVersion;
@@ -222,6 +236,14 @@ export class CampaignReconciler {
       return {};
     }
     return { requeueAfterMs };
+  }
+
+  /** Workers scaled to zero while a step holds the campaign; scaling resumes once it passes. */
+  private async pause(mc: MessagingCampaign, status: CampaignStatus, reason: string): Promise<void> {
+    const deployment = await this.world.deployment(mc).catch(() => undefined);
+    if (!deployment || deployment.replicas === 0) return;
+    await this.act(mc, [{ kind: 'scale-workers', replicas: 0 }], status);
+    status.workers = { ...status.workers, replicas: 0, reason: `paused: ${reason}` };
   }
 
   private async act(mc: MessagingCampaign, actions: Action[], status: CampaignStatus): Promise<void> {

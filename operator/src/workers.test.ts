@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type MessagingCampaign, type MessagingFleet } from '@anshim/api';
 import { configHash, workerDeploymentFor, workerFileFor } from './workers.ts';
+const KEK = { id: 'kek-1', file: '/etc/anshim/kek/kek' };
 
 const mc: MessagingCampaign = {
   apiVersion: 'messaging.anshim.io/v1alpha1',
@@ -38,7 +39,7 @@ test("a campaign's workers only learn the carriers it lists as processors", () =
     fleet,
     { campaign: 'anshim.campaign.bank.otp.transactional' },
     [Buffer.from('w')],
-    'kek-1',
+    KEK,
   );
   assert.deepEqual(Object.keys(file.carriers), ['skt', 'kt'], 'kakao is in the fleet but not a processor');
   assert.equal(file.groupId, 'anshim.worker.bank.otp');
@@ -46,7 +47,7 @@ test("a campaign's workers only learn the carriers it lists as processors", () =
 });
 
 test('the worker Deployment runs restricted, with its priority class, and rolls when its configuration changes', () => {
-  const file = workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1');
+  const file = workerFileFor(mc, fleet, { campaign: 't' }, [], KEK);
   const d = workerDeploymentFor(mc, fleet, 2, configHash(file));
   const pod = d.spec!.template.spec!;
   assert.equal(d.spec!.replicas, 2);
@@ -54,7 +55,7 @@ test('the worker Deployment runs restricted, with its priority class, and rolls 
   assert.equal(pod.securityContext?.runAsNonRoot, true);
   assert.deepEqual(pod.containers[0]!.securityContext?.capabilities?.drop, ['ALL']);
   assert.equal(d.metadata!.ownerReferences![0]!.uid, 'u-1');
-  const other = configHash(workerFileFor(mc, fleet, { campaign: 't' }, [Buffer.from('x')], 'kek-1'));
+  const other = configHash(workerFileFor(mc, fleet, { campaign: 't' }, [Buffer.from('x')], KEK));
   assert.notEqual(other, configHash(file));
 });
 
@@ -113,13 +114,13 @@ test("worker pods pull with the fleet's image pull Secrets, and with none when i
 
 test('schedule.notAfter travels as an absolute time: the worker file (and its hash) does not change as time passes', () => {
   const scheduled: MessagingCampaign = { ...mc, spec: { ...mc.spec, schedule: { notAfter: '2026-12-24T15:00:00Z' } } };
-  const file = () => workerFileFor(scheduled, fleet, { campaign: 't' }, [Buffer.from('w')], 'kek-1');
+  const file = () => workerFileFor(scheduled, fleet, { campaign: 't' }, [Buffer.from('w')], KEK);
   const spec = file().campaigns[0]!.spec;
   assert.equal(spec.notAfterMs, Date.parse('2026-12-24T15:00:00Z'));
   assert.equal(spec.ttlMs, 0);
   // Before, ttlMs was notAfter − Date.now(): a new file, and a rolled Deployment, at every reconcile.
   assert.equal(JSON.stringify(file()), JSON.stringify(file()));
-  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1').campaigns[0]!.spec.notAfterMs, undefined);
+  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], KEK).campaigns[0]!.spec.notAfterMs, undefined);
 });
 
 test("a fleet's Kafka user reaches its workers as a mounted Secret the worker file names; none, none mounted", () => {
@@ -127,7 +128,7 @@ test("a fleet's Kafka user reaches its workers as a mounted Secret the worker fi
     ...fleet,
     spec: { ...fleet.spec, kafka: { brokers: ['kafka:9092'], sasl: { secretName: 'kafka-worker' } } },
   };
-  const file = workerFileFor(mc, sasl, { campaign: 't' }, [], 'kek-1');
+  const file = workerFileFor(mc, sasl, { campaign: 't' }, [], KEK);
   assert.deepEqual(file.kafkaSasl, {
     mechanism: 'scram-sha-512',
     usernameFile: '/etc/anshim/kafka/username',
@@ -137,7 +138,7 @@ test("a fleet's Kafka user reaches its workers as a mounted Secret the worker fi
   assert.equal(pod.volumes!.find((v) => v.name === 'kafka-user')?.secret?.secretName, 'kafka-worker');
   assert.equal(pod.containers[0]!.volumeMounts!.find((m) => m.name === 'kafka-user')?.mountPath, '/etc/anshim/kafka');
 
-  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek-1').kafkaSasl, undefined);
+  assert.equal(workerFileFor(mc, fleet, { campaign: 't' }, [], KEK).kafkaSasl, undefined);
   const plain = workerDeploymentFor(mc, fleet, 1, 'h').spec!.template.spec!;
   assert.equal(
     plain.volumes!.some((v) => v.name === 'kafka-user'),

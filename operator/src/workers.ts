@@ -72,7 +72,8 @@ export function workerFileFor(
   /** The topics status recorded: the workers consume exactly what the gateway produces to. */
   topics: CampaignTopics,
   wrappedKeys: Buffer[],
-  kekId: string,
+  /** What the namespace's workers unwrap with (NamespaceKeyAccess.workerKek). */
+  kek: WorkerFile['kek'],
 ): WorkerFile {
   const spec = campaignSpecOf(mc);
   const carriers = Object.fromEntries(
@@ -103,7 +104,7 @@ export function workerFileFor(
       keyFile: `${MOUNTS.tls}/tls.key`,
       serverName: fleet.spec.worker.carrierServerName,
     },
-    kek: { id: kekId, file: `${MOUNTS.kek}/kek` },
+    kek,
     campaigns: [{ spec, wrappedKeys: wrappedKeys.map((w) => w.toString('base64')) }],
     poolThreads: fleet.spec.worker.poolThreads,
     followReports: true,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalKekProvider, unwrapDataKey } from '@anshim/core';
 import { readCredentials } from '@anshim/kafka';
+import { TransitClient, TransitKekProvider } from '@anshim/kms';
 import { REQUIRED_WORKER_FILE_FIELDS, type WorkerFile } from '@anshim/api';
 import { StaticCampaignDirectory } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
@@ -38,10 +39,17 @@ export async function loadWorkerFile(path: string) {
     (file.carrierKeysFile
       ? readJson<NonNullable<WorkerFile['carrierKeys']>>(file.carrierKeysFile, 'carrier keys')
       : []);
-  const kek = new LocalKekProvider(
-    file.kek.id,
-    Buffer.from(readFileSync(mounted(file.kek.file), 'utf8').trim(), 'hex'),
-  );
+  const kek =
+    'transit' in file.kek
+      ? new TransitKekProvider({
+          client: new TransitClient({
+            address: file.kek.transit.address,
+            tokenFile: mounted(file.kek.transit.tokenFile),
+          }),
+          mount: file.kek.transit.mount,
+          id: file.kek.id,
+        })
+      : new LocalKekProvider(file.kek.id, Buffer.from(readFileSync(mounted(file.kek.file), 'utf8').trim(), 'hex'));
   const campaigns = new StaticCampaignDirectory();
   const keys = new StaticCampaignKeys();
   for (const c of file.campaigns) {

@@ -339,3 +339,49 @@ annotations:
     defaultMode: 0440
 {{- end }}
 {{- end }}
+
+{{/*
+The KMS (kms.address): flags or environment, the token Secret's mount and volume, and egress.
+Argument: (dict "root" $ "component" "operator"|"gateway") where a component is named.
+*/}}
+{{- define "anshim.kmsEnv" -}}
+{{- if .root.Values.kms.address }}
+- name: ANSHIM_KMS_ADDRESS
+  value: {{ .root.Values.kms.address | quote }}
+- name: ANSHIM_KMS_MOUNT
+  value: {{ .root.Values.kms.mount | quote }}
+- name: ANSHIM_KMS_TOKEN_FILE
+  value: /etc/anshim/kms/token
+{{- end }}
+{{- end }}
+{{- define "anshim.kmsMount" -}}
+{{- if .Values.kms.address }}
+- name: kms-token
+  mountPath: /etc/anshim/kms
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "anshim.kmsVolume" -}}
+{{- if .root.Values.kms.address }}
+- name: kms-token
+  secret:
+    secretName: {{ index .root.Values.kms (printf "%sTokenSecret" .component) }}
+    defaultMode: 0440
+    items:
+      - key: token
+        path: token
+{{- end }}
+{{- end }}
+{{- define "anshim.egressKms" -}}
+{{- if .Values.kms.address }}
+{{- $url := urlParse .Values.kms.address }}
+{{- $port := (splitList ":" $url.host | rest | first) | default (ternary "443" "80" (eq $url.scheme "https")) }}
+- ports:
+    - protocol: TCP
+      port: {{ $port | atoi }}
+  {{- with .Values.kms.networkPeers }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}

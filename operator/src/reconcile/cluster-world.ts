@@ -18,6 +18,7 @@ import {
 } from '@anshim/api';
 import type { KubernetesKeyStore } from '@anshim/keystore';
 import type { DestructionRecorder } from '../destruction.ts';
+import type { NamespaceKeyAccess } from '../namespace-keys.ts';
 import type { EventRecorder } from '../events.ts';
 import { readLag, type TopicLag } from '../lag.ts';
 import type { ProgressFeed } from '../progress-feed.ts';
@@ -39,8 +40,8 @@ export interface ClusterWorldDeps {
   /** The tamper-evident audit chain every phase change is appended to. */
   audit?: { append(event: AuditEvent): Promise<void> };
   metrics?: Pick<OperatorMetrics, 'forget'>;
-  /** The namespace's own KEK (derived from the platform's), written where its workers mount it. */
-  namespaceKek?: (namespace: string) => { id: string; material: Buffer };
+  /** What the namespace's workers unwrap with (a KMS token, or a derived KEK), written where they mount it. */
+  namespaceKeys?: NamespaceKeyAccess;
   log: Logger;
   now: () => number;
 }
@@ -104,6 +105,8 @@ export class ClusterWorld implements CampaignWorld {
       return { kind: 'ready', keyId: await this.d.keys.ensure(campaignIdOf(mc), ownerOf(mc)) };
     } catch (err) {
       if (err instanceof KeyError && err.reason === 'campaign-key-destroyed') return { kind: 'destroyed' };
+      if (err instanceof KeyError && err.reason === 'kms-unavailable')
+        return { kind: 'kms-unavailable', message: err.message };
       throw err;
     }
   }
@@ -197,40 +200,43 @@ export class ClusterWorld implements CampaignWorld {
   }
 
   /**
-   * The namespace KEK Secret its workers mount: only that namespace's KEK, never the platform's,
-   * so a tenant reading its Secrets unwraps its own campaigns' keys and no one else's. Applied
-   * with every worker apply (idempotent, and restored if someone deleted or edited it).
+   * The namespace's KEK Secret its workers mount: only that namespace's access (a KMS token for
+   * its campaign keys, or its derived KEK), never the platform's, so a tenant reading its Secrets
+   * opens its own campaigns' keys and no one else's. Checked with every worker apply (restored
+   * if deleted or edited; a KMS token renewed, or replaced when revoked).
    */
   private async applyNamespaceKek(namespace: string): Promise<void> {
-    if (!this.d.namespaceKek) return;
-    const { id, material } = this.d.namespaceKek(namespace);
-    try {
-      await this.core.patchNamespacedSecret(
-        {
-          namespace,
-          name: NAMESPACE_KEK_SECRET,
-          fieldManager: FIELD_MANAGER,
-          force: true,
-          body: {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: {
-              name: NAMESPACE_KEK_SECRET,
-              namespace,
-              labels: { 'app.kubernetes.io/managed-by': 'anshim-operator' },
-            },
-            type: 'Opaque',
-            data: {
-              kek: Buffer.from(material.toString('hex')).toString('base64'),
-              id: Buffer.from(id).toString('base64'),
-            },
+    if (!this.d.namespaceKeys) return;
+    const existing = await this.core
+      .readNamespacedSecret({ namespace, name: NAMESPACE_KEK_SECRET })
+      .catch(unlessNotFound);
+    const current = existing?.data
+      ? Object.fromEntries(
+          Object.entries(existing.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+        )
+      : undefined;
+    const data = await this.d.namespaceKeys.secretData(namespace, current);
+    if (!data) return;
+    await this.core.patchNamespacedSecret(
+      {
+        namespace,
+        name: NAMESPACE_KEK_SECRET,
+        fieldManager: FIELD_MANAGER,
+        force: true,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name: NAMESPACE_KEK_SECRET,
+            namespace,
+            labels: { 'app.kubernetes.io/managed-by': 'anshim-operator' },
           },
+          type: 'Opaque',
+          data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
         },
-        applyPatch,
-      );
-    } finally {
-      material.fill(0);
-    }
+      },
+      applyPatch,
+    );
   }
 
   /** Crypto-shredding: workers go, the topics go, the key is destroyed, and the record is written. */
@@ -248,13 +254,14 @@ export class ClusterWorld implements CampaignWorld {
     const existing = new Set(await this.d.admin.listTopics());
     const topicsDeleted = [plan.topic, plan.holdTopic].filter((t): t is string => Boolean(t && existing.has(t)));
     if (topicsDeleted.length > 0) await this.d.admin.deleteTopics({ topics: topicsDeleted, timeout: 10_000 });
-    const keyIds = await this.d.keys.destroy(campaignId);
+    const { keyIds, kms } = await this.d.keys.destroy(campaignId);
     const destroyedAt = new Date(this.d.now());
     const completedAt = status.completionTime;
     const record = await this.d.destruction.record(mc, {
       campaign: campaignId,
       campaignUid: mc.metadata.uid ?? '',
       keyIds,
+      kmsDestructions: kms,
       topicsDeleted,
       counts: status.counts,
       completedAt,

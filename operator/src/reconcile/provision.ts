@@ -55,11 +55,30 @@ export function provisionTopics(plan: TopicPlan, existing: ReadonlyMap<string, n
 }
 
 /** What the key store answered when asked for the campaign's data key (creating it if absent). */
-export type KeyState = { kind: 'ready'; keyId: string } | { kind: 'destroyed' };
+export type KeyState =
+  | { kind: 'ready'; keyId: string }
+  | { kind: 'destroyed' }
+  /** The KMS holding the campaign's wrapping key did not answer. */
+  | { kind: 'kms-unavailable'; message: string };
 
-/** A shredded key is final: a campaign whose key is gone can never send again. */
+/**
+ * A shredded key is final: a campaign whose key is gone can never send again. A KMS that does
+ * not answer holds the campaign: it cannot start, and a running one pauses (its workers scaled
+ * to zero, nothing consumed, nothing lost) until the KMS answers again, since the KMS is the
+ * authority on whether the campaign's key may be used at all.
+ */
 export function provisionKey(key: KeyState): StepResult {
   if (key.kind === 'destroyed')
     return failed('Ready', 'DataKeyDestroyed', 'the campaign data key was destroyed; nothing can be sent', true);
+  if (key.kind === 'kms-unavailable')
+    return {
+      failure: {
+        condition: 'WorkersReady',
+        reason: 'KmsUnavailable',
+        message: `paused until the key-management service answers: ${key.message}`,
+        fatal: false,
+        pauseWorkers: true,
+      },
+    };
   return { status: { keyId: key.keyId } };
 }

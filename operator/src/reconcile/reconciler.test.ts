@@ -61,7 +61,7 @@ class MemoryWorld implements CampaignWorld {
 
 const log = createLogger('operator-test', { level: 'silent' });
 const reconcilerOver = (world: MemoryWorld, now = () => Date.parse('2026-12-03T10:00:00Z')) =>
-  new CampaignReconciler({ kekId: 'kek-1', log, now }, world);
+  new CampaignReconciler({ workerKek: { id: 'kek-1', file: '/etc/anshim/kek/kek' }, log, now }, world);
 
 test('a new campaign gets its finalizer and nothing else in its first reconcile', async () => {
   const world = new MemoryWorld();

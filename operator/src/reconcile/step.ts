@@ -38,6 +38,8 @@ export interface StepFailure {
   message: string;
   /** The campaign can never send (its phase becomes Failed); otherwise the next reconcile retries. */
   fatal: boolean;
+  /** Scale the campaign's workers to zero until the step passes again (they resume from Kafka's offsets). */
+  pauseWorkers?: boolean;
 }
 
 export interface StepResult {

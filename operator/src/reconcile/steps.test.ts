@@ -136,7 +136,7 @@ test('scale: replicas follow lag, a held backlog keeps one awake, and status kee
   const now = Date.parse('2026-12-03T10:00:00Z');
   const policy = scalingPolicyOf(fleet, 'bulk');
   const mc = campaign();
-  const file = workerFileFor(mc, fleet, { campaign: 't' }, [], 'kek');
+  const file = workerFileFor(mc, fleet, { campaign: 't' }, [], { id: 'kek', file: '/etc/anshim/kek/kek' });
   const base = { fleet, policy, file, now, held: 0 };
   const cases = [
     {
