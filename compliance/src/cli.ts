@@ -1,16 +1,22 @@
 // The auditor's verifier:
 //   node --import tsx compliance/src/cli.ts verify-certificate <file> --public-key <pem>
 //   node --import tsx compliance/src/cli.ts verify-audit <jsonl> [--certificate <file>]… [--expect-head <chain:seq:hash>]…
+//   node --import tsx compliance/src/cli.ts verify-shredded <file> --public-key <pem> --kms-address <url> --kms-token-file <f>
+//        [--etcd <endpoint>] [--evidence <file>]…
 // Exit codes: 0 verified, 1 verification failed (tampered or invalid), 2 could not check (usage, unreadable input).
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { keySecretName } from '@anshim/api';
 import type { ChainHead } from './audit-entry.ts';
 import { verifyAuditJsonl } from './audit-verify.ts';
 import { isJsonObject } from './canonical.ts';
 import { certificateProblems, verifyCertificate } from './certificate.ts';
 import { formatAuditReport, formatCertificateVerification } from './report-format.ts';
 import { loadPublicKey, SigningKeyError } from './signing-key.ts';
+import { TransitClient } from '@anshim/kms';
+import { keyHistory, EtcdHistoryError } from './etcd-history.ts';
+import { checkShredded, formatShreddedCheck, type EvidenceItem } from './shredded.ts';
 
 export const EXIT = { verified: 0, notVerified: 1, cannotCheck: 2 } as const;
 
@@ -102,6 +108,85 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
       io.out(opts.json ? JSON.stringify(report, null, 2) : formatAuditReport(file, report));
       setExit(report.ok ? EXIT.verified : EXIT.notVerified);
     });
+
+  program
+    .command('verify-shredded')
+    .description(
+      "check against the running KMS that a certificate's campaign keys no longer exist and that no wrapped data key (etcd history, backup files) unwraps",
+    )
+    .argument('<file>', 'the signed certificate (JSON)')
+    .requiredOption('--public-key <pem>', "the operator's Ed25519 public key (SPKI PEM)")
+    .requiredOption('--kms-address <url>', 'the KMS API (OpenBao / Vault)')
+    .requiredOption('--kms-token-file <file>', 'a token that may read campaign key metadata (policy anshim-auditor)')
+    .option('--kms-mount <path>', 'the transit engine mount', 'transit')
+    .option('--etcd <endpoint>', "read every revision etcd holds of the campaign's key Secret")
+    .option('--etcd-revision <n>', 'start the walk at this revision (the Secret deleted since)')
+    .option('--evidence <file>', 'also try the wrapped keys in this file (a backup, a dump; repeatable)', collect)
+    .action(
+      async (
+        file: string,
+        opts: {
+          publicKey: string;
+          kmsAddress: string;
+          kmsTokenFile: string;
+          kmsMount: string;
+          etcd?: string;
+          etcdRevision?: string;
+          evidence?: string[];
+        },
+      ) => {
+        let publicKey;
+        try {
+          publicKey = await loadPublicKey(opts.publicKey);
+        } catch (err) {
+          if (err instanceof SigningKeyError) throw new CannotCheck(`public key: ${err.message}`);
+          throw err;
+        }
+        const verification = verifyCertificate(await readJson(file, 'certificate'), publicKey);
+        if (!verification.ok || !verification.certificate) {
+          io.out(formatCertificateVerification(file, verification));
+          setExit(EXIT.notVerified);
+          return;
+        }
+        const certificate = verification.certificate;
+        const evidence: EvidenceItem[] = [];
+        for (const f of opts.evidence ?? [])
+          evidence.push({
+            source: f,
+            bytes: await readFile(f).catch((err: NodeJS.ErrnoException) => {
+              throw new CannotCheck(`cannot read evidence ${f}: ${err.code ?? 'error'}`);
+            }),
+          });
+        if (opts.etcd) {
+          const dot = certificate.campaign.indexOf('.');
+          const key = `/registry/secrets/${certificate.campaign.slice(0, dot)}/${keySecretName(certificate.campaign.slice(dot + 1))}`;
+          try {
+            const { revisions, compacted } = await keyHistory(
+              opts.etcd,
+              key,
+              opts.etcdRevision ? Number(opts.etcdRevision) : undefined,
+            );
+            for (const r of revisions) evidence.push({ source: `etcd ${key} @${r.modRevision}`, bytes: r.value });
+            io.out(`etcd holds ${revisions.length} revision(s) of ${key}${compacted ? ' (older ones compacted)' : ''}`);
+          } catch (err) {
+            if (err instanceof EtcdHistoryError) throw new CannotCheck(err.message);
+            throw err;
+          }
+        }
+        let client: TransitClient;
+        try {
+          client = new TransitClient({
+            address: opts.kmsAddress,
+            token: (await readText(opts.kmsTokenFile, 'KMS token')).trim(),
+          });
+        } catch (err) {
+          throw new CannotCheck((err as Error).message);
+        }
+        const check = await checkShredded(certificate, client, evidence, opts.kmsMount);
+        io.out(formatShreddedCheck(file, check));
+        setExit(check.cannotCheck ? EXIT.cannotCheck : check.ok ? EXIT.verified : EXIT.notVerified);
+      },
+    );
 
   return program;
 }

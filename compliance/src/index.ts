@@ -14,3 +14,5 @@ export * from './shred-proof.ts';
 export * from './report-format.ts';
 export * from './anomaly/index.ts';
 export * from './kafka-audit-store.ts';
+export * from './etcd-history.ts';
+export * from './shredded.ts';

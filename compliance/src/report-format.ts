@@ -17,6 +17,9 @@ export function formatCertificateVerification(file: string, v: CertificateVerifi
       `  issuer          ${c.issuer}, issued ${c.issuedAt}`,
       `  signing key     ${v.keyId ?? '(none)'}`,
       `  keys destroyed  ${c.keyIdsDestroyed.join(', ')}`,
+      ...(c.kmsDestructions.length
+        ? c.kmsDestructions.map((k) => `  in the KMS      ${k.keyName} at ${k.destroyedAt}: ${k.answer} (${k.kms})`)
+        : ['  in the KMS      (none: a local KEK wrapped the keys; copies of them are not made inert)']),
       `  messages        ${total} (${Object.entries(c.counts)
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')})`,

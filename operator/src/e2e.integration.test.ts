@@ -1,12 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import * as k8sApi from '@kubernetes/client-node';
+import { kekFrame, NamespaceKekProvider, type DataKey, type KeyEncryptionKeyProvider } from '@anshim/core';
+import { TransitClient, TransitKekProvider } from '@anshim/kms';
+import { NAMESPACE_KEK_SECRET } from '@anshim/api';
 import type { Kafka } from 'kafkajs';
 import {
   KafkaAuditStore,
+  findTransitCiphertexts,
+  keyHistory,
+  keysWithPrefix,
   proveShredded,
   shredSampleFromCampaignRecord,
   type SignedDestructionCertificate,
@@ -32,6 +39,7 @@ import {
   startOperator,
   testKek,
   kekArgs,
+  kmsRootToken,
   type OperatorProcess,
   type LocalRunner,
   serviceAccountToken,
@@ -69,6 +77,74 @@ async function readSamples(topic: string, n: number): Promise<Buffer[]> {
   await eventually('sample records', async () => (values.length >= n ? true : undefined));
   await consumer.disconnect();
   return values;
+}
+
+/** The topic's segment files (every partition), copied aside; their bytes. */
+function copySegments(dataDir: string, topic: string, to: string): Buffer[] {
+  mkdirSync(to, { recursive: true });
+  const out: Buffer[] = [];
+  for (const dir of readdirSync(dataDir).filter((d) => d.startsWith(`${topic}-`)))
+    for (const f of readdirSync(join(dataDir, dir)).filter((f) => f.endsWith('.log'))) {
+      copyFileSync(join(dataDir, dir, f), join(to, `${dir}-${f}`));
+      out.push(readFileSync(join(to, `${dir}-${f}`)));
+    }
+  return out;
+}
+
+/** Every etcd key (now) that holds the data key id, or a wrapped key in the campaign's namespace. */
+async function etcdCopies(campaignId: string, keyId: string) {
+  const { etcd } = requireStack();
+  const namespace = campaignId.slice(0, campaignId.indexOf('.'));
+  const { revision, keys } = await keysWithPrefix(etcd.endpoint, '/registry/');
+  const found = keys.filter(
+    (k) => k.value.includes(keyId) || (k.key.includes(`/${namespace}/`) && findTransitCiphertexts(k.value).length > 0),
+  );
+  return {
+    revision,
+    keys: found.map((k) => k.key),
+    ciphertexts: [...new Set(found.flatMap((k) => findTransitCiphertexts(k.value)))],
+  };
+}
+
+async function etcdHistoryCopies(keys: string[], fromRevision: number) {
+  const { etcd } = requireStack();
+  let revisions = 0;
+  const ciphertexts = new Set<string>();
+  for (const key of keys) {
+    const seen = new Set<number>();
+    for (const from of [undefined, fromRevision]) {
+      for (const r of (await keyHistory(etcd.endpoint, key, from)).revisions) {
+        if (seen.has(r.modRevision)) continue;
+        seen.add(r.modRevision);
+        revisions++;
+        for (const c of findTransitCiphertexts(r.value)) ciphertexts.add(c);
+      }
+    }
+  }
+  return { revisions, ciphertexts: [...ciphertexts] };
+}
+
+/** Every key the platform holds that could open a campaign's wrapped data key: the KMS as root, the gateway, the namespace's token, the local KEK. */
+function keyHolders(namespaceToken: string): KeyEncryptionKeyProvider[] {
+  const { kms } = requireStack();
+  const transit = (c: TransitClient) => new TransitKekProvider({ client: c, mount: kms.mount });
+  return [
+    transit(new TransitClient({ address: kms.address, token: kmsRootToken(kms) })),
+    kek.provider,
+    transit(new TransitClient({ address: kms.address, token: namespaceToken })),
+    new NamespaceKekProvider(kek.id, Buffer.from(readFileSync(kek.file, 'utf8').trim(), 'hex')),
+  ];
+}
+
+async function recoverKeys(ciphertexts: string[], campaignId: string, holders: KeyEncryptionKeyProvider[]) {
+  const opened: DataKey[] = [];
+  for (const ciphertext of ciphertexts)
+    for (const holder of holders) {
+      const frame = kekFrame(holder.id, Buffer.from(ciphertext, 'utf8'));
+      const key = await holder.unwrap(frame, campaignId).catch(() => undefined);
+      if (key) opened.push(key);
+    }
+  return opened;
 }
 
 before(async () => {
@@ -178,7 +254,26 @@ test(
     ]);
     assert.ok(!JSON.stringify(entries).includes('2999'), 'no number in the chain');
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
-    const samples = await readSamples(`anshim.campaign.${campaignId}.bulk`, 5);
+    const topic = `anshim.campaign.${campaignId}.bulk`;
+    const samples = await readSamples(topic, 5);
+    // A copy an attacker could keep: the topic's segment files, copied aside while the campaign runs.
+    const copied = copySegments(requireStack().kafka.dataDir, topic, join(kek.dir, 'segment-copy'));
+    assert.ok(
+      samples.every((sample) => copied.some((segment) => segment.includes(sample))),
+      'the copied segments hold the sealed records',
+    );
+    // And etcd's copies of the wrapped data key: every key holding the data key id or a wrapped key.
+    const live = await etcdCopies(campaignId, key!.id);
+    const nsKek = await kc
+      .makeApiClient(k8sApi.CoreV1Api)
+      .readNamespacedSecret({ namespace: ns, name: NAMESPACE_KEK_SECRET });
+    const openers = keyHolders(Buffer.from(nsKek.data!.token!, 'base64').toString());
+    // The control: while the campaign lives, this recovery opens its data key (and with it the copied records).
+    const liveRecovered = await recoverKeys(live.ciphertexts, campaignId, openers);
+    assert.ok(
+      liveRecovered.some((k) => k.material.equals(key!.material)),
+      `etcd's copies open with the KMS while the key lives (${live.ciphertexts.length} found in ${live.keys.join(', ')})`,
+    );
 
     const read = campaignReader(kc, ns);
     const get = () => read(name);
@@ -238,7 +333,41 @@ test(
       samples: samples.map(shredSampleFromCampaignRecord),
     });
     assert.equal(proof.holds, true, JSON.stringify(proof.problems));
-    console.log(`completion → destruction: ${signed.certificate.completionToDestructionSeconds}s`);
+    const c = signed.certificate;
+    assert.equal(c.kmsDestructions.length, 1);
+    assert.equal(c.kmsDestructions[0]!.keyName, `campaign.${campaignId}`);
+    assert.match(c.kmsDestructions[0]!.answer, /DELETE .* → 204; GET .* → 404/);
+    const kmsAt = Date.parse(c.kmsDestructions[0]!.destroyedAt);
+    console.log(
+      `completion → KMS destruction: ${(kmsAt - Date.parse(c.completedAt)) / 1000}s → certificate: ${(Date.parse(c.issuedAt) - kmsAt) / 1000}s (completion → certificate ${(Date.parse(c.issuedAt) - Date.parse(c.completedAt)) / 1000}s)`,
+    );
+
+    // Every revision etcd still holds of those keys (the worker Secret is deleted by now: walked
+    // from the revision seen live), tried with every key the platform holds and with the KMS as
+    // root: nothing opens, so the copied segments' records stay sealed.
+    const history = await etcdHistoryCopies([...live.keys], live.revision);
+    assert.ok(history.revisions >= live.keys.length + 1, 'the tombstone and the earlier revisions');
+    for (const ciphertext of live.ciphertexts) assert.ok(history.ciphertexts.includes(ciphertext));
+    const recovered = await recoverKeys(history.ciphertexts, campaignId, openers);
+    console.log(
+      `etcd after shredding: ${history.revisions} revisions of ${live.keys.length} keys, ${history.ciphertexts.length} wrapped data keys; opened by root, the gateway, the namespace token or the local KEK: ${recovered.length}`,
+    );
+    assert.deepEqual(recovered, []);
+    const fromSegments = samples.map(shredSampleFromCampaignRecord);
+    assert.equal((await proveShredded({ certificate: c, store: keys, samples: fromSegments })).holds, true);
+
+    // The auditor's CLI, against the running KMS and etcd, with the auditor's token.
+    const shredded = spawnSync(
+      process.execPath,
+      [
+        ...['--import', 'tsx', 'compliance/src/cli.ts', 'verify-shredded', certificateFile],
+        ...['--public-key', join(kek.dir, 'signing', 'key.pub.pem'), '--kms-address', requireStack().kms.address],
+        ...['--kms-token-file', requireStack().kms.tokens.auditor, '--etcd', requireStack().etcd.endpoint],
+      ],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    console.log(shredded.stdout.trim());
+    assert.equal(shredded.status, 0, shredded.stdout + shredded.stderr);
     await eventually('the worker processes gone', async () =>
       runner.snapshot().every((s) => s.pods === 0) ? true : undefined,
     );
@@ -264,6 +393,7 @@ test(
     const hits = [
       ...scanFiles(stack.kafka.dataDir, needles),
       ...scanFiles(stack.etcd!.dataDir, needles),
+      ...scanFiles(stack.kms.dataDir, needles),
       ...scanFiles(runner.logDir(), needles),
       ...scanFiles(kek.dir, needles), // operator and gateway logs, certificates
     ];
