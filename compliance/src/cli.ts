@@ -51,6 +51,15 @@ function parseHead(value: string, previous: ChainHead[] = []): ChainHead[] {
   return [...previous, { chain: m[1]!, seq: Number(m[2]), hash: m[3]! }];
 }
 
+async function publicKeyOf(file: string) {
+  try {
+    return await loadPublicKey(file);
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new CannotCheck(`public key: ${err.message}`);
+    throw err;
+  }
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 async function headsFromCertificates(files: string[]): Promise<ChainHead[]> {
@@ -83,14 +92,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     .requiredOption('--public-key <pem>', "the operator's Ed25519 public key (SPKI PEM)")
     .option('--json', 'print the verification as JSON')
     .action(async (file: string, opts: { publicKey: string; json?: boolean }) => {
-      let publicKey;
-      try {
-        publicKey = await loadPublicKey(opts.publicKey);
-      } catch (err) {
-        if (err instanceof SigningKeyError) throw new CannotCheck(`public key: ${err.message}`);
-        throw err;
-      }
-      const result = verifyCertificate(await readJson(file, 'certificate'), publicKey);
+      const result = verifyCertificate(await readJson(file, 'certificate'), await publicKeyOf(opts.publicKey));
       io.out(opts.json ? JSON.stringify(result, null, 2) : formatCertificateVerification(file, result));
       setExit(result.ok ? EXIT.verified : EXIT.notVerified);
     });
@@ -135,14 +137,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
           evidence?: string[];
         },
       ) => {
-        let publicKey;
-        try {
-          publicKey = await loadPublicKey(opts.publicKey);
-        } catch (err) {
-          if (err instanceof SigningKeyError) throw new CannotCheck(`public key: ${err.message}`);
-          throw err;
-        }
-        const verification = verifyCertificate(await readJson(file, 'certificate'), publicKey);
+        const verification = verifyCertificate(await readJson(file, 'certificate'), await publicKeyOf(opts.publicKey));
         if (!verification.ok || !verification.certificate) {
           io.out(formatCertificateVerification(file, verification));
           setExit(EXIT.notVerified);

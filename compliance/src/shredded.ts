@@ -3,7 +3,7 @@
 // wrapped data key found in the evidence (etcd's history of the campaign's key Secret, files
 // from a backup) must fail to unwrap. Finding nothing to try is not a pass: it cannot be checked.
 import type { DestructionCertificate } from './certificate.ts';
-import { KmsError, TransitClient } from '@anshim/kms';
+import { KmsError, type TransitClient } from '@anshim/kms';
 
 const CIPHERTEXT = /vault:v\d+:[A-Za-z0-9+/]+={0,2}/g;
 
