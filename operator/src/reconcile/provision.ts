@@ -75,7 +75,7 @@ export function provisionKey(key: KeyState): StepResult {
       failure: {
         condition: 'WorkersReady',
         reason: 'KmsUnavailable',
-        message: `paused until the key-management service answers: ${key.message}`,
+        message: `held (not started, or paused) until the key-management service answers: ${key.message}`,
         fatal: false,
         pauseWorkers: true,
       },
