@@ -1,10 +1,11 @@
 // The quick start's steps. Everything it starts is stopped by pid on exit.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import type { CarrierId } from '@anshim/core';
 import { type MessagingCampaign } from '@anshim/api';
+import type { SignedDestructionCertificate } from '@anshim/compliance';
 import {
   down,
   printEndpoints,
@@ -136,7 +137,9 @@ Campaign ${campaignId}: ${s.phase}
   started ${s.startTime}  completed ${s.completionTime}
 
 Destruction certificate: ${certificate}
-  verify: node --import tsx compliance/src/cli.ts verify-certificate ${certificate} --public-key ${join(dir, 'signing/key.pub.pem')}
+${kmsLines(certificate)}
+  verify:   node --import tsx compliance/src/cli.ts verify-certificate ${certificate} --public-key ${join(dir, 'signing/key.pub.pem')}
+  shredded: node --import tsx compliance/src/cli.ts verify-shredded ${certificate} --public-key ${join(dir, 'signing/key.pub.pem')} --kms-address ${stack.kms?.address} --kms-token-file ${stack.kms?.tokens.auditor} --etcd ${stack.etcd?.endpoint}
 `);
     printEndpoints(stack);
     console.log(`  gateway         ${gatewayUrl}   (POST /v1/campaigns/<ns>.<name>/uploads, /v1/optouts)
@@ -157,4 +160,12 @@ Destruction certificate: ${certificate}
     await stopAll();
     process.exit(1);
   }
+}
+
+/** What the certificate says the KMS destroyed (the campaign's own key there), one line each. */
+function kmsLines(certificateFile: string): string {
+  const { certificate } = JSON.parse(readFileSync(certificateFile, 'utf8')) as SignedDestructionCertificate;
+  return certificate.kmsDestructions
+    .map((k) => `  in the KMS: ${k.keyName} destroyed at ${k.destroyedAt} (${k.answer})`)
+    .join('\n');
 }

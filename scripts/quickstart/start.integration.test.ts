@@ -44,5 +44,13 @@ test(
       },
     );
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    // The campaign's own key in the KMS is gone: the printed auditor's check, run as printed.
+    assert.match(out, /in the KMS: campaign\.\S+\.weekend-promo destroyed at /);
+    const shredded = /shredded: node (.+)$/m.exec(out)?.[1]?.split(' ');
+    assert.ok(shredded, out);
+    const check = spawnSync(process.execPath, shredded, { cwd: repoRoot, encoding: 'utf8' });
+    console.log(check.stdout.trim());
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /SHREDDED: 1 KMS key\(s\) gone/);
   },
 );
