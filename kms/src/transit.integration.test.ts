@@ -95,3 +95,19 @@ test('the KMS unreachable: wrapping, unwrapping and destroying fail as kms-unava
   // The key is still there for when the KMS is back.
   assert.ok((await provider(client('gateway')).unwrap(wrapped, id)).material.equals(dek.material));
 });
+
+test("the KMS's own key rotation: blobs wrapped under the old version still open, and shredding deletes every version", async () => {
+  const id = `kmsrotate${run}.r`;
+  const operator = provider(client('operator'));
+  const gateway = provider(client('gateway'));
+  const dek = generateDataKey(id);
+  const v1 = await operator.wrap(dek, id);
+  const root = new TransitClient({ address: kms().address, token: kmsRootToken(kms()) });
+  await root.call('POST', `${kms().mount}/keys/campaign.${id}/rotate`, {});
+  const v2 = await operator.wrap(dek, id);
+  assert.match(v2.toString('latin1'), /vault:v2:/);
+  for (const blob of [v1, v2]) assert.ok((await gateway.unwrap(blob, id)).material.equals(dek.material));
+  await operator.destroyCampaignKek(id);
+  for (const blob of [v1, v2]) await assert.rejects(gateway.unwrap(blob, id), reason('campaign-key-destroyed'));
+  dek.destroy();
+});

@@ -241,8 +241,9 @@ export class CampaignReconciler {
   /** Workers scaled to zero while a step holds the campaign; scaling resumes once it passes. */
   private async pause(mc: MessagingCampaign, status: CampaignStatus, reason: string): Promise<void> {
     const deployment = await this.world.deployment(mc).catch(() => undefined);
-    if (!deployment || deployment.replicas === 0) return;
-    await this.act(mc, [{ kind: 'scale-workers', replicas: 0 }], status);
+    if (!deployment) return;
+    if (deployment.replicas > 0) await this.act(mc, [{ kind: 'scale-workers', replicas: 0 }], status);
+    // Also when already at zero (the lag had scaled it there): the status says why it stays there.
     status.workers = { ...status.workers, replicas: 0, reason: `paused: ${reason}` };
   }
 
