@@ -15,6 +15,8 @@ export class BatchingSink {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
+  /** A size-triggered flush is waiting: while Kafka refuses, more pushes do not stack up more. */
+  private backgroundPending = false;
   private readonly traces = new ReportSendTraces();
 
   constructor(
@@ -30,8 +32,18 @@ export class BatchingSink {
     if (list) list.push(...messages);
     else this.queue.set(topic, [...messages]);
     this.queued += messages.length;
-    if (this.queued >= this.opts.maxBatch) void this.flush().catch(() => undefined);
-    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.queued >= this.opts.maxBatch) {
+      if (this.backgroundPending) return;
+      this.backgroundPending = true;
+      // A failure is not lost: its messages go back in the queue for the next flush (drain).
+      void this.flush()
+        .finally(() => (this.backgroundPending = false))
+        .catch(() => undefined);
+    } else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
   }
 
   /** Queues a delivery report; reports of one campaign leave together as one Kafka record (traced when `trace` is given). */
@@ -41,14 +53,27 @@ export class BatchingSink {
     else this.reports.set(campaignId, [report]);
     if (trace) this.traces.note(campaignId, trace);
     this.queued++;
-    if (this.queued >= this.opts.maxBatch) void this.flush().catch(() => undefined);
-    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.opts.lingerMs);
+    this.schedule();
   }
 
-  /** Sends what is queued; rejects if the broker refuses it (the caller must not commit then). */
+  /**
+   * Resolves once everything queued before this call is acknowledged; rejects if the broker
+   * refuses it (the caller must not commit then). A failed send puts its messages back at the
+   * head of the queue, and each flush drains whatever is queued when its turn comes — so a
+   * flush that resolves covers every message pushed before it, including those of an earlier
+   * background flush that failed: nothing is committed past a lost report, dead letter or hold
+   * transfer.
+   */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const run = this.inFlight.catch(() => undefined).then(() => this.drain());
+    this.inFlight = run;
+    this.traces.endWhen(run);
+    return run;
+  }
+
+  private async drain(): Promise<void> {
     if (this.reports.size > 0) {
       const batches: Message[] = [...this.reports].map(([campaignId, reports]) => ({
         key: campaignId,
@@ -60,16 +85,22 @@ export class BatchingSink {
       if (list) list.push(...batches);
       else this.queue.set(TOPICS.reports, batches);
     }
-    if (this.queued === 0) return this.inFlight;
-    const topicMessages = [...this.queue].map(([topic, messages]) => ({ topic, messages }));
+    if (this.queued === 0) return;
+    const taken = this.queue;
+    const count = this.queued;
     this.queue = new Map();
     this.queued = 0;
-    const previous = this.inFlight;
-    const send = previous
-      .catch(() => undefined)
-      .then(() => this.producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined));
-    this.inFlight = send;
-    this.traces.endWhen(send);
-    return send;
+    try {
+      await this.producer.sendBatch({
+        topicMessages: [...taken].map(([topic, messages]) => ({ topic, messages })),
+        acks: -1,
+      });
+    } catch (err) {
+      // Back at the head, in order, ahead of anything pushed meanwhile: the next flush sends them.
+      for (const [topic, messages] of this.queue) taken.set(topic, [...(taken.get(topic) ?? []), ...messages]);
+      this.queue = taken;
+      this.queued += count;
+      throw err;
+    }
   }
 }
