@@ -12,3 +12,4 @@ export * from './campaign-record.ts';
 export * from './key-store.ts';
 export * from './ad-rules.ts';
 export * from './aead.ts';
+export * from './template.ts';

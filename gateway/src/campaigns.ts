@@ -18,6 +18,8 @@ export interface CampaignInfo {
   messagesPerSecond?: number;
   /** spec.acceptMessages, when the campaign says it. */
   acceptMessages?: boolean;
+  /** The template's `#{variables}` (not the recipient's name): an upload must have a column for each. */
+  templateVariables?: string[];
 }
 
 /**

@@ -20,6 +20,7 @@ export type IngestErrorCode =
   | 'row-too-large'
   | 'missing-phone-column'
   | 'missing-consent-column'
+  | 'missing-template-variable'
   | 'empty-upload'
   | 'invalid-recipient'
   | 'invalid-phone'
@@ -57,6 +58,7 @@ const STATUS: Record<IngestErrorCode, number> = {
   'row-too-large': 422,
   'missing-phone-column': 422,
   'missing-consent-column': 422,
+  'missing-template-variable': 422,
   'empty-upload': 422,
   'invalid-recipient': 422,
   'invalid-phone': 422,

@@ -274,6 +274,18 @@ describe('ingestUpload', () => {
     );
   });
 
+  test('a template variable the sheet has no column for is refused before anything is produced', async () => {
+    const { upload, producer } = await setup({ templateVariables: ['매장', '쿠폰코드'] });
+    const err = await refused(upload(buildCsv([HEADER, ...rowsOf(20)])), 'missing-template-variable');
+    assert.match(err.message, /#\{쿠폰코드\}/);
+    assert.doesNotMatch(err.message, /#\{매장\}/, 'the store column is there');
+    assert.equal(err.progress.produced, 0);
+    assert.equal(producer.messages.length, 0, 'nothing reached Kafka');
+    // With the column, the same sheet goes through.
+    const ok = await setup({ templateVariables: ['매장'] });
+    assert.equal((await ok.upload(buildCsv([HEADER, ...rowsOf(20)]))).counts.accepted, 20);
+  });
+
   test('limits: bytes counted while streaming, rows, and a declared length over the limit', async () => {
     const { upload, deps, campaignId, producer } = await setup();
     const big = buildCsv([HEADER, ...rowsOf(10_000)]);

@@ -317,6 +317,13 @@ export async function ingestUpload(
             `campaign ${campaignId} is advertising, and the sheet has no advertising-consent column (광고수신동의); ` +
               'advertising needs each recipient’s prior opt-in (정보통신망법 제50조)',
           );
+        // Refused before anything is produced: otherwise every message would dead-letter later.
+        const missing = (campaign.templateVariables ?? []).filter((v) => !header!.vars.some((c) => c.name === v));
+        if (missing.length > 0)
+          throw new IngestError(
+            'missing-template-variable',
+            `the template uses ${missing.map((v) => `#{${v}}`).join(', ')}, and the sheet has no column named so (header row ${row.row})`,
+          );
         continue;
       }
       if (++report.counts.rows > limits.maxRows)

@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { templateVariables } from '@anshim/core';
 import {
   ACCEPTING_PHASES,
   GROUP,
@@ -77,6 +78,7 @@ export class KubernetesCampaignLookup implements CampaignLookup {
       channel: mc.spec.channel,
       messagesPerSecond: mc.spec.rateLimit.messagesPerSecond,
       ...(mc.spec.acceptMessages !== undefined ? { acceptMessages: mc.spec.acceptMessages } : {}),
+      templateVariables: templateVariables(mc.spec.template.body),
     };
   }
 }

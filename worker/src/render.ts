@@ -1,3 +1,4 @@
+import { NAME_VARIABLES, TEMPLATE_PLACEHOLDER } from '@anshim/core';
 /** A template refers to a variable the recipient row does not have. */
 export class TemplateVariableError extends Error {
   override readonly name = 'TemplateVariableError';
@@ -7,13 +8,11 @@ export class TemplateVariableError extends Error {
   }
 }
 
-const PLACEHOLDER = /#\{([^}]{1,64})\}/g;
-
 /** Fills `#{var}` placeholders; `name` comes from the recipient, the rest from its variables. */
 export function renderTemplate(template: string, name: string, vars: Record<string, string>): string {
-  return template.replace(PLACEHOLDER, (_, key: string) => {
+  return template.replace(TEMPLATE_PLACEHOLDER, (_, key: string) => {
     const k = key.trim();
-    const value = k === 'name' || k === '이름' ? name : vars[k];
+    const value = NAME_VARIABLES.has(k) ? name : vars[k];
     if (value === undefined) throw new TemplateVariableError(k);
     return value;
   });
