@@ -29,6 +29,9 @@ export interface ScaleInput {
 export function scaleWorkers(mc: MessagingCampaign, input: ScaleInput): StepResult {
   const { lag, held, deployment, now } = input;
   const workers = mc.status?.workers ?? {};
+  // schedule.startAt: the Deployment exists (uploads land in the topic), at zero until then.
+  const startAt = mc.spec.schedule?.startAt ? Date.parse(mc.spec.schedule.startAt) : 0;
+  if (startAt > now) return waitForStart(mc, input, startAt);
   // Held advertisements need one replica awake to release them at 08:00, not one per backlog slice.
   const policy = held > 0 ? { ...input.policy, minReplicas: Math.max(1, input.policy.minReplicas) } : input.policy;
   const decision = decideReplicas(policy, {
@@ -76,6 +79,34 @@ export function scaleWorkers(mc: MessagingCampaign, input: ScaleInput): StepResu
         message: `${ready}/${decision.replicas} ready; ${decision.reason}`,
       },
     ],
+  };
+}
+
+function waitForStart(mc: MessagingCampaign, input: ScaleInput, startAt: number): StepResult {
+  const reason = `scheduled to start at ${new Date(startAt).toISOString()}`;
+  const actions: Action[] = [
+    {
+      kind: 'apply-workers',
+      replicas: 0,
+      secret: workerSecretFor(mc, input.file),
+      deployment: workerDeploymentFor(mc, input.fleet, 0, configHash(input.file)),
+    },
+  ];
+  return {
+    actions,
+    status: {
+      workers: {
+        ...mc.status?.workers,
+        deployment: workerName(mc),
+        replicas: 0,
+        lag: input.lag.lag,
+        reason,
+        ...(input.deployment?.replicas ? { lastScaleTime: new Date(input.now).toISOString() } : {}),
+      },
+    },
+    conditions: [{ type: 'WorkersReady', ok: true, reason: 'WaitingForStartAt', message: reason }],
+    // Woken at the start (or by the next poll, whichever is first).
+    requeueAfterMs: startAt - input.now,
   };
 }
 

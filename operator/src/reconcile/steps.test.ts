@@ -132,6 +132,33 @@ test('provision key: a destroyed key fails the campaign for good; a present one 
   assert.equal(gone.failure?.reason, 'DataKeyDestroyed');
 });
 
+test('scale: schedule.startAt keeps the workers at zero whatever the lag, and wakes the reconciler at the start', () => {
+  const now = Date.parse('2026-12-03T10:00:00Z');
+  const policy = scalingPolicyOf(fleet, 'bulk');
+  const file = workerFileFor(campaign(), fleet, { campaign: 't' }, [], { id: 'kek', file: '/etc/anshim/kek/kek' });
+  const at = (startAt: string) => {
+    const mc = campaign();
+    mc.spec.schedule = { startAt };
+    return scaleWorkers(mc, {
+      fleet,
+      policy,
+      file,
+      now,
+      held: 0,
+      lag: { lag: 2500, produced: 2500, partitions: 4 },
+      deployment: { replicas: 2, readyReplicas: 2 },
+    });
+  };
+  const early = at('2026-12-03T10:30:00Z');
+  assert.equal(early.status?.workers?.replicas, 0);
+  assert.equal(early.requeueAfterMs, 30 * 60_000);
+  assert.equal(early.conditions?.[0]?.reason, 'WaitingForStartAt');
+  const applied = early.actions?.find((a) => a.kind === 'apply-workers');
+  assert.equal(applied?.kind === 'apply-workers' && applied.deployment.spec?.replicas, 0);
+  // Once it is time, the lag decides as ever.
+  assert.equal(at('2026-12-03T09:59:00Z').status?.workers?.replicas, 2);
+});
+
 test('scale: replicas follow lag, a held backlog keeps one awake, and status keeps the cool-down clocks', () => {
   const now = Date.parse('2026-12-03T10:00:00Z');
   const policy = scalingPolicyOf(fleet, 'bulk');
