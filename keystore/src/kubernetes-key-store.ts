@@ -19,6 +19,15 @@ const KEY_ID = 'messaging.anshim.io/key-id';
 /** What the KMS answered when it destroyed the campaign's wrapping key (JSON). */
 const KMS_DESTRUCTION = 'messaging.anshim.io/kms-destruction';
 
+/** The wrapped blobs a key Secret holds (`wrapped`, and `wrapped-*` of older keys). */
+const wrappedBlobs = (secret: k8s.V1Secret | undefined): Buffer[] =>
+  Object.entries(secret?.data ?? {})
+    .filter(([k]) => k.startsWith('wrapped'))
+    .map(([, v]) => Buffer.from(v, 'base64'));
+
+/** The KEKs (by id) the Secret's blobs were wrapped under: whose KMS keys shredding destroys. */
+const kekIdsOf = (secret: k8s.V1Secret): Set<string> => new Set(wrappedBlobs(secret).map(wrappedKekId));
+
 /**
  * Campaign data keys in Kubernetes Secrets, one per campaign in its namespace, holding only
  * the key wrapped under the fleet's key-encryption key. Destruction empties the Secret and
@@ -134,11 +143,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
    * `campaign-key-destroyed` if someone destroyed it there, `kms-unavailable` if it cannot say.
    */
   private async checkKms(secret: k8s.V1Secret, campaignId: string): Promise<void> {
-    const kekIds = new Set(
-      Object.entries(secret.data ?? {})
-        .filter(([k]) => k.startsWith('wrapped'))
-        .map(([, v]) => wrappedKekId(Buffer.from(v, 'base64'))),
-    );
+    const kekIds = kekIdsOf(secret);
     for (const kek of this.keks) if (kek.checkCampaignKek && kekIds.has(kek.id)) await kek.checkCampaignKek(campaignId);
   }
 
@@ -147,9 +152,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     const secret = await this.read(campaignId);
     if (!secret) throw new KeyError('no-campaign-key', campaignId);
     if (secret.metadata?.annotations?.[DESTROYED_AT]) throw new KeyError('campaign-key-destroyed', campaignId);
-    return Object.entries(secret.data ?? {})
-      .filter(([k]) => k.startsWith('wrapped'))
-      .map(([, v]) => Buffer.from(v, 'base64'));
+    return wrappedBlobs(secret);
   }
 
   async open(campaignId: string): Promise<DataKey[]> {
@@ -158,9 +161,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
     return openStoredKeys(
       campaignId,
       secret && {
-        wrapped: Object.entries(secret.data ?? {})
-          .filter(([k]) => k.startsWith('wrapped'))
-          .map(([, v]) => Buffer.from(v, 'base64')),
+        wrapped: wrappedBlobs(secret),
         destroyedAt: annotations[DESTROYED_AT],
       },
       this.keks,
@@ -178,11 +179,7 @@ export class KubernetesKeyStore implements CampaignKeyStore {
       };
     const ids = [annotations[KEY_ID]].filter((id): id is string => Boolean(id));
     // The KMS first: until it confirms, the Secret keeps its key, so nothing is half-destroyed.
-    const kekIds = new Set(
-      Object.entries(secret.data ?? {})
-        .filter(([k]) => k.startsWith('wrapped'))
-        .map(([, v]) => wrappedKekId(Buffer.from(v, 'base64'))),
-    );
+    const kekIds = kekIdsOf(secret);
     const kms: KekDestruction[] = [];
     for (const kek of this.keks) {
       if (kek.destroyCampaignKek && kekIds.has(kek.id)) kms.push(await kek.destroyCampaignKek(campaignId));

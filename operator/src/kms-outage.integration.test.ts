@@ -215,6 +215,8 @@ test(
     });
     const certificate = JSON.parse(cm.data!['certificate.json']!).certificate;
     assert.equal(certificate.kmsDestructions.length, 1);
+    // The attempt the KMS stopped deleted nothing it would have to certify: the topic is listed.
+    assert.deepEqual(certificate.topicsDeleted, [provisioned.status!.topics!.campaign]);
     assert.ok(
       Date.parse(certificate.kmsDestructions[0].destroyedAt) >= back - 1000,
       'destroyed after the KMS came back',

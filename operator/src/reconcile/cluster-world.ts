@@ -249,12 +249,14 @@ export class ClusterWorld implements CampaignWorld {
     const campaignId = campaignIdOf(mc);
     await this.apps.deleteNamespacedDeployment({ namespace, name: workerName(mc) }).catch(unlessNotFound);
     await this.core.deleteNamespacedSecret({ namespace, name: workerName(mc) }).catch(unlessNotFound);
+    // The key before the topics: a KMS that does not answer stops the shredding here, so a retry
+    // still finds (and the certificate still lists) the topics it deletes.
+    const { keyIds, kms } = await this.d.keys.destroy(campaignId);
     // The topics status recorded; computed only for a campaign provisioned before status.topics existed.
     const plan = planTopic(mc, { replicationFactor: 1 }, status.topics ?? mc.status?.topics);
     const existing = new Set(await this.d.admin.listTopics());
     const topicsDeleted = [plan.topic, plan.holdTopic].filter((t): t is string => Boolean(t && existing.has(t)));
     if (topicsDeleted.length > 0) await this.d.admin.deleteTopics({ topics: topicsDeleted, timeout: 10_000 });
-    const { keyIds, kms } = await this.d.keys.destroy(campaignId);
     const destroyedAt = new Date(this.d.now());
     const completedAt = status.completionTime;
     const record = await this.d.destruction.record(mc, {
