@@ -74,6 +74,31 @@ export function kekFramePayload(frame: Uint8Array): Buffer {
   return buf.subarray(2 + buf[1]!);
 }
 
+/**
+ * What every provider wraps: material(32) | data key id (utf8), so an unwrapped key knows its id.
+ * The caller wipes the buffer.
+ */
+export function wrappedPlaintext(dataKey: DataKey): Buffer {
+  if (dataKey.destroyed) throw new KeyError('invalid-key', 'destroyed');
+  const plain = Buffer.alloc(DATA_KEY_BYTES + Buffer.byteLength(dataKey.id, 'utf8'));
+  dataKey.material.copy(plain, 0);
+  plain.write(dataKey.id, DATA_KEY_BYTES, 'utf8');
+  return plain;
+}
+
+/** The data key in an unwrapped plaintext; wipes the plaintext. */
+export function dataKeyFromPlaintext(plain: Buffer): DataKey {
+  if (plain.length <= DATA_KEY_BYTES) {
+    plain.fill(0);
+    throw new KeyError('unwrap-failed', 'malformed');
+  }
+  const material = Buffer.alloc(DATA_KEY_BYTES);
+  plain.copy(material, 0, 0, DATA_KEY_BYTES);
+  const id = plain.toString('utf8', DATA_KEY_BYTES);
+  plain.fill(0);
+  return new DataKey(id, material);
+}
+
 // Wrapped plaintext: material(32) | data key id (utf8). The AAD ties it to this use and to its
 // campaign, so a tenant who copies another campaign's wrapped key into its own Secret opens nothing.
 const wrapAad = (campaignId: string) => contextAad('anshim-dek-wrap', 'v2', campaignId);
@@ -95,10 +120,7 @@ export class LocalKekProvider implements KeyEncryptionKeyProvider {
   }
 
   async wrap(dataKey: DataKey, campaignId: string): Promise<Buffer> {
-    if (dataKey.destroyed) throw new KeyError('invalid-key', 'destroyed');
-    const plain = Buffer.alloc(DATA_KEY_BYTES + Buffer.byteLength(dataKey.id, 'utf8'));
-    dataKey.material.copy(plain, 0);
-    plain.write(dataKey.id, DATA_KEY_BYTES, 'utf8');
+    const plain = wrappedPlaintext(dataKey);
     try {
       return seal(this.#kek, plain, wrapAad(campaignId));
     } finally {
@@ -115,12 +137,7 @@ export class LocalKekProvider implements KeyEncryptionKeyProvider {
         throw new KeyError('unknown-kek', `wrapped under ${err.keyId}`);
       throw new KeyError('unwrap-failed', err instanceof EnvelopeError ? err.reason : undefined);
     }
-    if (plain.length <= DATA_KEY_BYTES) throw new KeyError('unwrap-failed', 'malformed');
-    const material = Buffer.alloc(DATA_KEY_BYTES);
-    plain.copy(material, 0, 0, DATA_KEY_BYTES);
-    const id = plain.toString('utf8', DATA_KEY_BYTES);
-    plain.fill(0);
-    return new DataKey(id, material);
+    return dataKeyFromPlaintext(plain);
   }
 
   /** Wipes the KEK from this process. */

@@ -8,9 +8,10 @@
 // then `GET` answers 404); AWS KMS only schedules deletion 7–30 days out, cancellably, so a
 // certificate issued at shredding could not say the key is gone.
 import {
-  DATA_KEY_BYTES,
-  DataKey,
+  dataKeyFromPlaintext,
   KeyError,
+  wrappedPlaintext,
+  type DataKey,
   kekFrame,
   kekFramePayload,
   type KekDestruction,
@@ -71,10 +72,7 @@ export class TransitKekProvider implements KeyEncryptionKeyProvider {
   }
 
   async wrap(dataKey: DataKey, campaignId: string): Promise<Buffer> {
-    if (dataKey.destroyed) throw new KeyError('invalid-key', 'destroyed');
-    const plain = Buffer.alloc(DATA_KEY_BYTES + Buffer.byteLength(dataKey.id, 'utf8'));
-    dataKey.material.copy(plain, 0);
-    plain.write(dataKey.id, DATA_KEY_BYTES, 'utf8');
+    const plain = wrappedPlaintext(dataKey);
     try {
       await this.createCampaignKey(campaignId);
       const res = await this.client.call('POST', this.path('encrypt', campaignId), {
@@ -106,13 +104,7 @@ export class TransitKekProvider implements KeyEncryptionKeyProvider {
     } catch (err) {
       throw keyErrorOf(err, campaignId);
     }
-    const plain = Buffer.from(plaintext, 'base64');
-    if (plain.length <= DATA_KEY_BYTES) throw new KeyError('unwrap-failed', 'malformed');
-    const material = Buffer.alloc(DATA_KEY_BYTES);
-    plain.copy(material, 0, 0, DATA_KEY_BYTES);
-    const id = plain.toString('utf8', DATA_KEY_BYTES);
-    plain.fill(0);
-    return new DataKey(id, material);
+    return dataKeyFromPlaintext(Buffer.from(plaintext, 'base64'));
   }
 
   /** True while the campaign's key exists in the KMS (KeyError `kms-unavailable` when it cannot say). */
