@@ -58,11 +58,24 @@ async function main(): Promise<number> {
     // Files run side by side against the one stack (each test file names its own namespaces, topics
     // and groups); ANSHIM_TEST_CONCURRENCY=1 runs them one at a time. A run that outlives its budget
     // has a file that never exits (a handle left open): it is stopped and said so, not waited on for ever.
+    // A test that waits on a condition that never comes fails by name at its own timeout first, long
+    // before the budget, so the run says which one it was.
     const concurrency = Number(process.env.ANSHIM_TEST_CONCURRENCY ?? 3);
+    const testTimeoutMs = Number(process.env.ANSHIM_TEST_TIMEOUT_MS ?? 10 * 60_000);
     const budgetMs = Number(process.env.ANSHIM_TEST_BUDGET_MS ?? 40 * 60_000);
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+      [
+        '--import',
+        'tsx',
+        // Each file's process: a file that finishes but does not exit fails by name (see the file).
+        '--import',
+        join(repoRoot, 'scripts/test-exit-watch.ts'),
+        '--test',
+        `--test-concurrency=${concurrency}`,
+        `--test-timeout=${testTimeoutMs}`,
+        ...files,
+      ],
       { cwd: repoRoot, stdio: 'inherit', timeout: budgetMs, killSignal: 'SIGKILL' },
     );
     if (run.error && (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
