@@ -18,9 +18,24 @@ if (process.env.NODE_TEST_CONTEXT) {
       const resources = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
       console.error(
         `[test] ${basename(file)}: every test finished ${graceMs / 1000}s ago but the process did not exit; ` +
-          `still open: ${resources.join(', ') || '(nothing reported)'}`,
+          `still open: ${resources.join(', ') || '(nothing reported)'}${describeHandles()}`,
       );
       process.exit(1);
     }, graceMs).unref();
   });
+}
+
+// getActiveResourcesInfo() names only the kinds; a leaked socket's peer port says which client
+// left it open (Kafka's 9092, a carrier simulator's, the API server's). The handle list is
+// Node's undocumented _getActiveHandles: a diagnostic only, so its absence is tolerated.
+function describeHandles(): string {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const sockets = handles
+    .filter(
+      (h): h is { remoteAddress?: string; remotePort?: number; localPort?: number } =>
+        typeof h === 'object' && h !== null && 'remotePort' in h,
+    )
+    .filter((s) => s.remotePort !== undefined)
+    .map((s) => `${s.remoteAddress}:${s.remotePort} (local ${s.localPort})`);
+  return sockets.length > 0 ? `; sockets to ${sockets.join(', ')}` : '';
 }

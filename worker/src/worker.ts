@@ -88,6 +88,8 @@ export class MessagingWorker {
   private holdConsumer: Consumer | undefined;
   private optOuts: OptOutList | undefined;
   private readonly holdTimers = new Set<NodeJS.Timeout>();
+  /** Partition-share lookups in flight (each holds an admin connection until it settles). */
+  private readonly sharesAsked = new Set<Promise<void>>();
   private poolGauges: { close(): void } | undefined;
   private decryptAudit: DecryptAudit | undefined;
 
@@ -133,14 +135,26 @@ export class MessagingWorker {
     const topics = Object.keys(assignment);
     const assigned = topics.reduce((n, t) => n + (assignment[t]?.length ?? 0), 0);
     if (topics.length === 0) return { assigned: 0, total: 0 };
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      return { assigned, total: meta.reduce((n, t) => n + t.partitions.length, 0) };
-    } finally {
-      await admin.disconnect();
-    }
+    const asked = (async () => {
+      const admin = this.kafka.admin();
+      try {
+        await admin.connect();
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+        return { assigned, total: meta.reduce((n, t) => n + t.partitions.length, 0) };
+      } finally {
+        // A connect that failed half-way still holds a socket until disconnect closes it.
+        await admin.disconnect().catch(() => undefined);
+      }
+    })();
+    // A rebalance late in the run starts one of these without waiting on it; stop() waits for
+    // them so no admin connection outlives the worker (CI caught one keeping a process alive).
+    const settled = asked.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sharesAsked.add(settled);
+    void settled.then(() => this.sharesAsked.delete(settled));
+    return asked;
   }
 
   /** Entries on the opt-out list this worker follows (tags, never numbers): 0 when it follows none. */
@@ -336,6 +350,7 @@ export class MessagingWorker {
     if (this.progressTimer) clearInterval(this.progressTimer);
     await this.consumer?.stop();
     await this.consumer?.disconnect();
+    await Promise.all(this.sharesAsked);
     for (const t of this.holdTimers) clearTimeout(t);
     await this.decryptAudit?.stop();
     await this.holdConsumer?.disconnect();
