@@ -168,14 +168,22 @@ export function* fakeRecipients(count: number, start = 0): Generator<IRecipientP
   }
 }
 
+/**
+ * Polls `probe` until it holds. On timeout the error carries `lastSeen()`, so a failure says what
+ * the condition was still missing rather than only that it never came.
+ */
 export async function waitFor(
   what: string,
   probe: () => boolean | Promise<boolean>,
   timeoutMs = 60_000,
+  lastSeen?: () => string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastSeen ? `; last seen: ${lastSeen()}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -90,6 +90,17 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     spans = Object.values(files).flatMap((f) => readSpanFile(f));
   };
   const byId = (id: string | undefined) => spans.find((s) => s.spanId === id);
+  // For a failure message: the first span on the way up from `id` that is not in the files.
+  const firstMissingHop = (id: string | undefined, via = 'report'): string => {
+    const span = byId(id);
+    if (span === undefined) return `${via} → ${id ?? 'no traceparent'} not exported`;
+    for (const next of [span.parentSpanId, ...span.links.map((l) => l.spanId)]) {
+      if (next === undefined) continue;
+      const hop = firstMissingHop(next, `${via} → ${span.service}/${span.name}`);
+      if (hop !== '') return hop;
+    }
+    return '';
+  };
   const hasAttributes = (span: SpanRecord, expected: Record<string, unknown>) =>
     assert.deepEqual(
       Object.fromEntries(Object.keys(expected).map((k) => [k, span.attributes[k]])),
@@ -212,30 +223,43 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
     // Wait for the spans themselves: every report record's traceparent names an exported span whose
     // ancestors are all exported too, and every gateway send is parented or linked by a process span.
     // (Counting spans is not enough: the pair alone can make two report sends before the canary's.)
-    await waitFor('every hop’s span exported', async () => {
-      await readSpans();
-      const ids = new Set(spans.map((s) => s.spanId));
-      const rooted = (id: string | undefined): boolean => {
-        const span = byId(id);
-        return (
-          span !== undefined &&
-          span.links.every((l) => rooted(l.spanId)) &&
-          (span.parentSpanId === undefined || rooted(span.parentSpanId))
+    let missing = '';
+    await waitFor(
+      'every hop’s span exported',
+      async () => {
+        await readSpans();
+        const ids = new Set(spans.map((s) => s.spanId));
+        const rooted = (id: string | undefined): boolean => {
+          const span = byId(id);
+          return (
+            span !== undefined &&
+            span.links.every((l) => rooted(l.spanId)) &&
+            (span.parentSpanId === undefined || rooted(span.parentSpanId))
+          );
+        };
+        const consumed = (send: SpanRecord) =>
+          spans.some(
+            (c) =>
+              c.kind === 'CONSUMER' &&
+              (c.parentSpanId === send.spanId || c.links.some((l) => l.spanId === send.spanId)),
+          );
+        const sends = spans.filter((s) => s.service === 'anshim-gateway' && s.kind === 'PRODUCER');
+        const headers = records.map(
+          (r) => /^00-[0-9a-f]{32}-([0-9a-f]{16})-01$/.exec(r.headers.traceparent ?? '')?.[1],
         );
-      };
-      const consumed = (send: SpanRecord) =>
-        spans.some(
-          (c) =>
-            c.kind === 'CONSUMER' && (c.parentSpanId === send.spanId || c.links.some((l) => l.spanId === send.spanId)),
-        );
-      const sends = spans.filter((s) => s.service === 'anshim-gateway' && s.kind === 'PRODUCER');
-      const headers = records.map((r) => /^00-[0-9a-f]{32}-([0-9a-f]{16})-01$/.exec(r.headers.traceparent ?? '')?.[1]);
-      return (
-        headers.every((id) => id !== undefined && ids.has(id) && rooted(id)) &&
-        sends.length === 3 &&
-        sends.every(consumed)
-      );
-    });
+        const unrooted = headers.filter((id) => id === undefined || !ids.has(id) || !rooted(id));
+        const unconsumed = sends.filter((s) => !consumed(s));
+        const tally = new Map<string, number>();
+        for (const s of spans)
+          tally.set(`${s.service}/${s.kind}/${s.name}`, (tally.get(`${s.service}/${s.kind}/${s.name}`) ?? 0) + 1);
+        missing =
+          `${records.length} report records, ${unrooted.length} not rooted (${unrooted.map((id) => firstMissingHop(id)).join('; ')}); ` +
+          `${sends.length} gateway sends, ${unconsumed.length} not consumed; spans: ${[...tally].map(([k, n]) => `${k}×${n}`).join(', ')}`;
+        return unrooted.length === 0 && sends.length === 3 && unconsumed.length === 0;
+      },
+      60_000,
+      () => missing,
+    );
   });
 
   after(async () => {

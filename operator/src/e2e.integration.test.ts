@@ -49,6 +49,7 @@ import {
   kafkaEnv,
 } from '@anshim/dev-platform';
 import { KubernetesKeyStore } from '@anshim/keystore';
+import { findPhoneLike } from '@anshim/compliance';
 
 const CANARY = { phone: '01099990417', dashed: '010-9999-0417', name: '카나리아' };
 const RECIPIENTS = 800;
@@ -252,7 +253,8 @@ test(
       `opt-out system:serviceaccount:${ns}:optout-line 080-500-5000 completed`,
       `message system:serviceaccount:${ns}:sender ${campaignId} failed`,
     ]);
-    assert.ok(!JSON.stringify(entries).includes('2999'), 'no number in the chain');
+    // Not a search for a bare '2999': the chain's hashes, ids and timestamps may hold that run by chance.
+    assert.equal(findPhoneLike(entries), undefined, 'no number in the chain');
     // What a backup of the topic would hold: sealed records that must stay unreadable after shredding.
     const topic = `anshim.campaign.${campaignId}.bulk`;
     const samples = await readSamples(topic, 5);
