@@ -250,8 +250,8 @@ describe('one trace: gateway send → worker process → carrier Submit → repo
         const unrooted = headers.filter((id) => id === undefined || !ids.has(id) || !rooted(id));
         const unconsumed = sends.filter((s) => !consumed(s));
         const tally = new Map<string, number>();
-        for (const s of spans)
-          tally.set(`${s.service}/${s.kind}/${s.name}`, (tally.get(`${s.service}/${s.kind}/${s.name}`) ?? 0) + 1);
+        for (const key of spans.map((s) => `${s.service}/${s.kind}/${s.name}`))
+          tally.set(key, (tally.get(key) ?? 0) + 1);
         missing =
           `${records.length} report records, ${unrooted.length} not rooted (${unrooted.map((id) => firstMissingHop(id)).join('; ')}); ` +
           `${sends.length} gateway sends, ${unconsumed.length} not consumed; spans: ${[...tally].map(([k, n]) => `${k}×${n}`).join(', ')}`;
