@@ -12,12 +12,12 @@ import { stateFile } from '../stack/src/paths.ts';
 
 const graceMs = Number(process.env.ANSHIM_TEST_EXIT_GRACE_MS ?? 60_000);
 
-// Only in a test file's own process (the runner sets NODE_TEST_CONTEXT for those), not in the
-// runner that spawns them.
 // Where each TCP socket was opened, so a leaked one names the code that opened it and not only
 // its port. Only TCP handles are recorded: they are few, and a stack each costs microseconds.
 const openedAt = new WeakMap<object, string>();
 
+// Only in a test file's own process (the runner sets NODE_TEST_CONTEXT for those), not in the
+// runner that spawns them.
 if (process.env.NODE_TEST_CONTEXT) {
   createHook({
     init(_id, type, _trigger, resource) {
