@@ -8,3 +8,13 @@ export * from './local-runner.ts';
 export * from './processes.ts';
 export * from './platform.ts';
 export * from './callers.ts';
+// A bare carrier simulator and its test client, for a component's tests that talk gRPC to one
+// carrier (TestCarriers runs the mTLS fleet the stack runs).
+export {
+  startCarrierSimulator,
+  simulatorTransportKey,
+  dialCarrier,
+  sealForCarrier,
+  submitBatches,
+  type CarrierSimulator,
+} from '@anshim/simulator';

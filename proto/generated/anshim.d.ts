@@ -219,11 +219,13 @@ export namespace anshim {
 
             interface IReportBatch {
                 reports?: (anshim.carrier.v1.IDeliveryReport[]|null);
+                sequence?: (number|null);
             }
 
             class ReportBatch implements IReportBatch {
                 constructor(properties?: anshim.carrier.v1.IReportBatch);
                 public reports: anshim.carrier.v1.IDeliveryReport[];
+                public sequence: number;
                 public static create(properties?: anshim.carrier.v1.IReportBatch): anshim.carrier.v1.ReportBatch;
                 public static encode(message: anshim.carrier.v1.IReportBatch, writer?: $protobuf.Writer): $protobuf.Writer;
                 public static encodeDelimited(message: anshim.carrier.v1.IReportBatch, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -232,6 +234,27 @@ export namespace anshim {
                 public static verify(message: { [k: string]: any }): (string|null);
                 public static fromObject(object: { [k: string]: any }): anshim.carrier.v1.ReportBatch;
                 public static toObject(message: anshim.carrier.v1.ReportBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                public toJSON(): { [k: string]: any };
+                public static getTypeUrl(typeUrlPrefix?: string): string;
+            }
+
+            interface IReportsAck {
+                subscribe?: (anshim.carrier.v1.IReportsRequest|null);
+                sequences?: (number[]|null);
+            }
+
+            class ReportsAck implements IReportsAck {
+                constructor(properties?: anshim.carrier.v1.IReportsAck);
+                public subscribe?: (anshim.carrier.v1.IReportsRequest|null);
+                public sequences: number[];
+                public static create(properties?: anshim.carrier.v1.IReportsAck): anshim.carrier.v1.ReportsAck;
+                public static encode(message: anshim.carrier.v1.IReportsAck, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static encodeDelimited(message: anshim.carrier.v1.IReportsAck, writer?: $protobuf.Writer): $protobuf.Writer;
+                public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): anshim.carrier.v1.ReportsAck;
+                public static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): anshim.carrier.v1.ReportsAck;
+                public static verify(message: { [k: string]: any }): (string|null);
+                public static fromObject(object: { [k: string]: any }): anshim.carrier.v1.ReportsAck;
+                public static toObject(message: anshim.carrier.v1.ReportsAck, options?: $protobuf.IConversionOptions): { [k: string]: any };
                 public toJSON(): { [k: string]: any };
                 public static getTypeUrl(typeUrlPrefix?: string): string;
             }

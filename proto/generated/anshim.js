@@ -2622,6 +2622,7 @@ export const anshim = $root.anshim = (() => {
                  * @memberof anshim.carrier.v1
                  * @interface IReportBatch
                  * @property {Array.<anshim.carrier.v1.IDeliveryReport>|null} [reports] ReportBatch reports
+                 * @property {number|null} [sequence] ReportBatch sequence
                  */
 
                 /**
@@ -2647,6 +2648,14 @@ export const anshim = $root.anshim = (() => {
                  * @instance
                  */
                 ReportBatch.prototype.reports = $util.emptyArray;
+
+                /**
+                 * ReportBatch sequence.
+                 * @member {number} sequence
+                 * @memberof anshim.carrier.v1.ReportBatch
+                 * @instance
+                 */
+                ReportBatch.prototype.sequence = 0;
 
                 /**
                  * Creates a new ReportBatch instance using the specified properties.
@@ -2679,6 +2688,8 @@ export const anshim = $root.anshim = (() => {
                     if (message.reports != null && message.reports.length)
                         for (let i = 0; i < message.reports.length; ++i)
                             $root.anshim.carrier.v1.DeliveryReport.encode(message.reports[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                    if (message.sequence != null && Object.hasOwnProperty.call(message, "sequence"))
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.sequence);
                     return writer;
                 };
 
@@ -2735,6 +2746,10 @@ export const anshim = $root.anshim = (() => {
                                 message.reports.push($root.anshim.carrier.v1.DeliveryReport.decode(reader, reader.uint32(), undefined, long + 1));
                                 break;
                             }
+                        case 2: {
+                                message.sequence = reader.uint32();
+                                break;
+                            }
                         default:
                             reader.skipType(tag & 7, long);
                             break;
@@ -2788,6 +2803,9 @@ export const anshim = $root.anshim = (() => {
                                 return "reports." + error;
                         }
                     }
+                    if (message.sequence != null && Object.hasOwnProperty.call(message, "sequence"))
+                        if (!$util.isInteger(message.sequence))
+                            return "sequence: integer expected";
                     return null;
                 };
 
@@ -2819,6 +2837,8 @@ export const anshim = $root.anshim = (() => {
                             message.reports[i] = $root.anshim.carrier.v1.DeliveryReport.fromObject(object.reports[i], long + 1);
                         }
                     }
+                    if (object.sequence != null)
+                        message.sequence = object.sequence >>> 0;
                     return message;
                 };
 
@@ -2841,11 +2861,15 @@ export const anshim = $root.anshim = (() => {
                     let object = {};
                     if (options.arrays || options.defaults)
                         object.reports = [];
+                    if (options.defaults)
+                        object.sequence = 0;
                     if (message.reports && message.reports.length) {
                         object.reports = [];
                         for (let j = 0; j < message.reports.length; ++j)
                             object.reports[j] = $root.anshim.carrier.v1.DeliveryReport.toObject(message.reports[j], options, q + 1);
                     }
+                    if (message.sequence != null && Object.hasOwnProperty.call(message, "sequence"))
+                        object.sequence = message.sequence;
                     return object;
                 };
 
@@ -2876,6 +2900,307 @@ export const anshim = $root.anshim = (() => {
                 };
 
                 return ReportBatch;
+            })();
+
+            v1.ReportsAck = (function() {
+
+                /**
+                 * Properties of a ReportsAck.
+                 * @memberof anshim.carrier.v1
+                 * @interface IReportsAck
+                 * @property {anshim.carrier.v1.IReportsRequest|null} [subscribe] ReportsAck subscribe
+                 * @property {Array.<number>|null} [sequences] ReportsAck sequences
+                 */
+
+                /**
+                 * Constructs a new ReportsAck.
+                 * @memberof anshim.carrier.v1
+                 * @classdesc Represents a ReportsAck.
+                 * @implements IReportsAck
+                 * @constructor
+                 * @param {anshim.carrier.v1.IReportsAck=} [properties] Properties to set
+                 */
+                function ReportsAck(properties) {
+                    this.sequences = [];
+                    if (properties)
+                        for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                }
+
+                /**
+                 * ReportsAck subscribe.
+                 * @member {anshim.carrier.v1.IReportsRequest|null|undefined} subscribe
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @instance
+                 */
+                ReportsAck.prototype.subscribe = null;
+
+                /**
+                 * ReportsAck sequences.
+                 * @member {Array.<number>} sequences
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @instance
+                 */
+                ReportsAck.prototype.sequences = $util.emptyArray;
+
+                /**
+                 * Creates a new ReportsAck instance using the specified properties.
+                 * @function create
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {anshim.carrier.v1.IReportsAck=} [properties] Properties to set
+                 * @returns {anshim.carrier.v1.ReportsAck} ReportsAck instance
+                 */
+                ReportsAck.create = function create(properties) {
+                    return new ReportsAck(properties);
+                };
+
+                /**
+                 * Encodes the specified ReportsAck message. Does not implicitly {@link anshim.carrier.v1.ReportsAck.verify|verify} messages.
+                 * @function encode
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {anshim.carrier.v1.IReportsAck} message ReportsAck message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportsAck.encode = function encode(message, writer, q) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    if (message.subscribe != null && Object.hasOwnProperty.call(message, "subscribe"))
+                        $root.anshim.carrier.v1.ReportsRequest.encode(message.subscribe, writer.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                    if (message.sequences != null && message.sequences.length) {
+                        writer.uint32(/* id 2, wireType 2 =*/18).fork();
+                        for (let i = 0; i < message.sequences.length; ++i)
+                            writer.uint32(message.sequences[i]);
+                        writer.ldelim();
+                    }
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified ReportsAck message, length delimited. Does not implicitly {@link anshim.carrier.v1.ReportsAck.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {anshim.carrier.v1.IReportsAck} message ReportsAck message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ReportsAck.encodeDelimited = function encodeDelimited(message, writer) {
+                    return this.encode(message, writer && writer.len ? writer.fork() : writer).ldelim();
+                };
+
+                /**
+                 * Decodes a ReportsAck message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {anshim.carrier.v1.ReportsAck} ReportsAck
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportsAck.decode = function decode(reader, length, error, long) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $Reader.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let end, message;
+                    if (length === undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = new $root.anshim.carrier.v1.ReportsAck();
+                    while (reader.pos < end) {
+                        let tag = reader.uint32();
+                        if (tag === error)
+                            break;
+                        switch (tag >>> 3) {
+                        case 1: {
+                                message.subscribe = $root.anshim.carrier.v1.ReportsRequest.decode(reader, reader.uint32(), undefined, long + 1);
+                                break;
+                            }
+                        case 2: {
+                                if (!(message.sequences && message.sequences.length))
+                                    message.sequences = [];
+                                if ((tag & 7) === 2) {
+                                    let end2 = reader.uint32() + reader.pos;
+                                    if (end2 > reader.len)
+                                        throw RangeError("index out of range");
+                                    reader.len = end2;
+                                    while (reader.pos < end2)
+                                        message.sequences.push(reader.uint32());
+                                    if (reader.pos !== end2)
+                                        throw RangeError("index out of range");
+                                    reader.len = end;
+                                } else
+                                    message.sequences.push(reader.uint32());
+                                break;
+                            }
+                        default:
+                            reader.skipType(tag & 7, long);
+                            break;
+                        }
+                    }
+                    if (length !== undefined) {
+                        if (reader.pos !== end)
+                            throw RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Decodes a ReportsAck message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {anshim.carrier.v1.ReportsAck} ReportsAck
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ReportsAck.decodeDelimited = function decodeDelimited(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.uint32());
+                };
+
+                /**
+                 * Verifies a ReportsAck message.
+                 * @function verify
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                ReportsAck.verify = function verify(message, long) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        return "maximum nesting depth exceeded";
+                    if (message.subscribe != null && Object.hasOwnProperty.call(message, "subscribe")) {
+                        let error = $root.anshim.carrier.v1.ReportsRequest.verify(message.subscribe, long + 1);
+                        if (error)
+                            return "subscribe." + error;
+                    }
+                    if (message.sequences != null && Object.hasOwnProperty.call(message, "sequences")) {
+                        if (!Array.isArray(message.sequences))
+                            return "sequences: array expected";
+                        for (let i = 0; i < message.sequences.length; ++i)
+                            if (!$util.isInteger(message.sequences[i]))
+                                return "sequences: integer[] expected";
+                    }
+                    return null;
+                };
+
+                /**
+                 * Creates a ReportsAck message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {anshim.carrier.v1.ReportsAck} ReportsAck
+                 */
+                ReportsAck.fromObject = function fromObject(object, long) {
+                    if (object instanceof $root.anshim.carrier.v1.ReportsAck)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw TypeError(".anshim.carrier.v1.ReportsAck: object expected");
+                    if (long === undefined)
+                        long = 0;
+                    if (long > $util.recursionLimit)
+                        throw Error("maximum nesting depth exceeded");
+                    let message = new $root.anshim.carrier.v1.ReportsAck();
+                    if (object.subscribe != null) {
+                        if (!$util.isObject(object.subscribe))
+                            throw TypeError(".anshim.carrier.v1.ReportsAck.subscribe: object expected");
+                        message.subscribe = $root.anshim.carrier.v1.ReportsRequest.fromObject(object.subscribe, long + 1);
+                    }
+                    if (object.sequences) {
+                        if (!Array.isArray(object.sequences))
+                            throw TypeError(".anshim.carrier.v1.ReportsAck.sequences: array expected");
+                        message.sequences = [];
+                        for (let i = 0; i < object.sequences.length; ++i)
+                            message.sequences[i] = object.sequences[i] >>> 0;
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a ReportsAck message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {anshim.carrier.v1.ReportsAck} message ReportsAck
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ReportsAck.toObject = function toObject(message, options, q) {
+                    if (!options)
+                        options = {};
+                    if (q === undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw Error("max depth exceeded");
+                    let object = {};
+                    if (options.arrays || options.defaults)
+                        object.sequences = [];
+                    if (options.defaults)
+                        object.subscribe = null;
+                    if (message.subscribe != null && Object.hasOwnProperty.call(message, "subscribe"))
+                        object.subscribe = $root.anshim.carrier.v1.ReportsRequest.toObject(message.subscribe, options, q + 1);
+                    if (message.sequences && message.sequences.length) {
+                        object.sequences = [];
+                        for (let j = 0; j < message.sequences.length; ++j)
+                            object.sequences[j] = message.sequences[j];
+                    }
+                    return object;
+                };
+
+                /**
+                 * Converts this ReportsAck to JSON.
+                 * @function toJSON
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ReportsAck.prototype.toJSON = function toJSON() {
+                    return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the default type url for ReportsAck
+                 * @function getTypeUrl
+                 * @memberof anshim.carrier.v1.ReportsAck
+                 * @static
+                 * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+                 * @returns {string} The default type url
+                 */
+                ReportsAck.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+                    if (typeUrlPrefix === undefined) {
+                        typeUrlPrefix = "type.googleapis.com";
+                    }
+                    return typeUrlPrefix + "/anshim.carrier.v1.ReportsAck";
+                };
+
+                return ReportsAck;
             })();
 
             return v1;

@@ -16,7 +16,9 @@ import {
   Priority,
   ProgressRecord,
   RecipientPayload,
+  ReportBatch,
   ReportRecord,
+  ReportsAck,
   ResultCode,
   SubmitResponse,
 } from '../src/index.ts';
@@ -96,6 +98,9 @@ const fixtures: Record<string, Uint8Array> = {
     ],
   }).finish(),
   'delivery-report': DeliveryReport.encode(report).finish(),
+  // Added with AckedReports: a numbered batch and the acknowledgement of two batches.
+  'report-batch': ReportBatch.encode({ reports: [report], sequence: 7 }).finish(),
+  'reports-ack': ReportsAck.encode({ subscribe: { campaignIds: ['cmp-2024-weekly'] }, sequences: [6, 7] }).finish(),
   'progress-record': ProgressRecord.encode({
     schemaVersion: 1,
     campaignId: 'cmp-2024-weekly',

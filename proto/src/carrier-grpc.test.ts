@@ -9,6 +9,8 @@ import {
   addCarrierGatewayService,
   type DeliveryReport,
   type IDeliveryReport,
+  type ReportBatch,
+  type ReportsAck,
   type SubmitRequest,
   type SubmitResponse,
 } from './index.ts';
@@ -59,6 +61,24 @@ before(async () => {
       call.write({ reports: reports.slice(0, 2) });
       call.write({ reports: reports.slice(2) });
       call.end();
+    },
+    ackedReports(call) {
+      // Subscribe, then one numbered batch per report of the campaign; end once all are acked.
+      const unacked = new Set<number>();
+      call.on('data', (m: ReportsAck) => {
+        if (m.subscribe) {
+          const wanted = new Set(m.subscribe.campaignIds);
+          reports
+            .filter((r) => wanted.size === 0 || wanted.has(r.campaignId ?? ''))
+            .forEach((r, i) => {
+              unacked.add(i + 1);
+              call.write({ reports: [r], sequence: i + 1 });
+            });
+          return;
+        }
+        for (const s of m.sequences) unacked.delete(s);
+        if (unacked.size === 0) call.end();
+      });
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
@@ -141,4 +161,24 @@ test('ReportBatches streams reports in batches', async () => {
   });
   assert.deepEqual(batches, [2, 1]);
   assert.deepEqual(ids, ['a', 'b', 'c']);
+});
+
+test('AckedReports subscribes with its first message and acknowledges batches by sequence', async () => {
+  const call = client.ackedReports();
+  const seen: Array<[number, string]> = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    call.on('data', (b: ReportBatch) => {
+      seen.push([b.sequence, b.reports[0]?.messageId ?? '']);
+      call.write({ sequences: [b.sequence] });
+    });
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  call.write({ subscribe: { campaignIds: ['c1'] } });
+  await ended; // the server ends the stream only once each batch was acknowledged
+  call.end();
+  assert.deepEqual(seen, [
+    [1, 'a'],
+    [2, 'c'],
+  ]);
 });

@@ -14,6 +14,8 @@ type IDeliveryReport = anshim.carrier.v1.IDeliveryReport;
 type DeliveryReport = anshim.carrier.v1.DeliveryReport;
 type IReportBatch = anshim.carrier.v1.IReportBatch;
 type ReportBatch = anshim.carrier.v1.ReportBatch;
+type IReportsAck = anshim.carrier.v1.IReportsAck;
+type ReportsAck = anshim.carrier.v1.ReportsAck;
 
 export const CARRIER_GATEWAY_SERVICE_NAME = 'anshim.carrier.v1.CarrierGateway';
 
@@ -39,6 +41,7 @@ export interface CarrierGatewayHandlers extends grpc.UntypedServiceImplementatio
   submit: grpc.handleBidiStreamingCall<SubmitRequest, ISubmitResponse>;
   reports: grpc.handleServerStreamingCall<ReportsRequest, IDeliveryReport>;
   reportBatches: grpc.handleServerStreamingCall<ReportsRequest, IReportBatch>;
+  ackedReports: grpc.handleBidiStreamingCall<ReportsAck, IReportBatch>;
 }
 
 /** A server-streaming method definition from the generated codecs of its request and response. */
@@ -55,19 +58,16 @@ function serverStream<IReq, Req, IRes, Res>(name: string, request: Codec<IReq, R
   };
 }
 
+/** A bidirectional-streaming method definition, likewise. */
+function bidiStream<IReq, Req, IRes, Res>(name: string, request: Codec<IReq, Req>, response: Codec<IRes, Res>) {
+  return { ...serverStream(name, request, response), requestStream: true as const };
+}
+
 export const CarrierGatewayService = {
-  submit: {
-    path: `/${CARRIER_GATEWAY_SERVICE_NAME}/Submit`,
-    originalName: 'Submit',
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: serializer<ISubmitRequest, SubmitRequest>(v1.SubmitRequest),
-    requestDeserialize: deserializer<ISubmitRequest, SubmitRequest>(v1.SubmitRequest),
-    responseSerialize: serializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
-    responseDeserialize: deserializer<ISubmitResponse, SubmitResponse>(v1.SubmitResponse),
-  },
+  submit: bidiStream('Submit', v1.SubmitRequest, v1.SubmitResponse),
   reports: serverStream('Reports', v1.ReportsRequest, v1.DeliveryReport),
   reportBatches: serverStream('ReportBatches', v1.ReportsRequest, v1.ReportBatch),
+  ackedReports: bidiStream('AckedReports', v1.ReportsAck, v1.ReportBatch),
 } as const satisfies grpc.ServiceDefinition<CarrierGatewayHandlers>;
 
 export interface CarrierGatewayClient extends grpc.Client {
@@ -87,6 +87,10 @@ export interface CarrierGatewayClient extends grpc.Client {
     metadata?: grpc.Metadata,
     options?: Partial<grpc.CallOptions>,
   ): grpc.ClientReadableStream<ReportBatch>;
+  ackedReports(
+    metadata?: grpc.Metadata,
+    options?: Partial<grpc.CallOptions>,
+  ): grpc.ClientDuplexStream<IReportsAck, ReportBatch>;
 }
 
 export interface CarrierGatewayClientConstructor {

@@ -13,7 +13,9 @@ import {
   Priority,
   ProgressRecord,
   RecipientPayload,
+  ReportBatch,
   ReportRecord,
+  ReportsAck,
   ResultCode,
   SubmitResponse,
 } from './index.ts';
@@ -68,6 +70,21 @@ test('v1 ReportRecord', () => {
 
 test('v1 DeliveryReport', () => {
   assert.deepEqual(DeliveryReport.toObject(DeliveryReport.decode(fixture('delivery-report'))), expectedReport);
+});
+
+test('v1 ReportBatch from AckedReports', () => {
+  const batch = ReportBatch.decode(fixture('report-batch'));
+  assert.equal(batch.sequence, 7);
+  assert.deepEqual(
+    batch.reports.map((r) => DeliveryReport.toObject(r as DeliveryReport)),
+    [expectedReport],
+  );
+});
+
+test('v1 ReportsAck', () => {
+  const ack = ReportsAck.decode(fixture('reports-ack'));
+  assert.deepEqual(ack.subscribe?.campaignIds, ['cmp-2024-weekly']);
+  assert.deepEqual(ack.sequences, [6, 7]);
 });
 
 test('v1 DeadLetter', () => {

@@ -41,6 +41,9 @@ export type IDeliveryReport = anshim.carrier.v1.IDeliveryReport;
 export const ReportBatch = anshim.carrier.v1.ReportBatch;
 export type ReportBatch = anshim.carrier.v1.ReportBatch;
 export type IReportBatch = anshim.carrier.v1.IReportBatch;
+export const ReportsAck = anshim.carrier.v1.ReportsAck;
+export type ReportsAck = anshim.carrier.v1.ReportsAck;
+export type IReportsAck = anshim.carrier.v1.IReportsAck;
 
 // Kafka records.
 export const CampaignRecord = anshim.records.v1.CampaignRecord;

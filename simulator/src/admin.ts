@@ -18,7 +18,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 export function ledgerSnapshot(simulators: ReadonlyMap<CarrierId, CarrierSimulator>): Record<string, unknown> {
   const carriers: Record<string, unknown> = {};
-  for (const [id, sim] of simulators) carriers[id] = { ...sim.ledger.summary(), reportsBuffered: sim.reportsBuffered };
+  for (const [id, sim] of simulators)
+    carriers[id] = {
+      ...sim.ledger.summary(),
+      reportsBuffered: sim.reportsBuffered,
+      reportsUnacknowledged: sim.reportsUnacknowledged,
+    };
   return { carriers };
 }
 

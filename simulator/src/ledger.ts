@@ -35,7 +35,12 @@ export interface LedgerSummary {
   /** Times a Submit stream stopped reading because its acks were not taken (back-pressure). */
   readPauses: number;
   pending: number;
-  reportsDropped: number;
+  /** Reports acknowledged on AckedReports streams. */
+  reportsAcked: number;
+  /** Reports written on an AckedReports stream that ended unacknowledged, and offered again. */
+  reportsRedelivered: number;
+  /** Messages refused (THROTTLED) because the reports waiting for subscribers filled the carrier's queue. */
+  reportQueueFull: number;
   byResult: ResultCounts;
   byCampaign: Record<string, CampaignSummary>;
 }
@@ -68,7 +73,9 @@ export class CarrierLedger {
   unavailable = 0;
   acksLost = 0;
   reaccepted = 0;
-  reportsDropped = 0;
+  reportsAcked = 0;
+  reportsRedelivered = 0;
+  reportQueueFull = 0;
   /** Times a Submit stream stopped reading batches because its acks were not being taken (back-pressure). */
   readPauses = 0;
   private pendingCount = 0;
@@ -165,7 +172,9 @@ export class CarrierLedger {
       reaccepted: this.reaccepted,
       readPauses: this.readPauses,
       pending: this.pendingCount,
-      reportsDropped: this.reportsDropped,
+      reportsAcked: this.reportsAcked,
+      reportsRedelivered: this.reportsRedelivered,
+      reportQueueFull: this.reportQueueFull,
       byResult: this.byResult(),
       byCampaign: this.byCampaign(),
     };

@@ -1,8 +1,12 @@
-// Delivery reports: produced after the delivery delay, held (bounded) until a Reports
-// subscriber can take them, written with backpressure. Each report goes to exactly one
-// subscriber whose campaign filter matches (round robin), like a carrier's report link.
+// Delivery reports: produced after the delivery delay, held until a Reports subscriber can
+// take them, written with backpressure. Each report goes to exactly one subscriber whose
+// campaign filter matches (round robin), like a carrier's report link. On AckedReports a
+// batch stays held until the subscriber acknowledges it, and goes back to the head of the
+// queue for the next subscriber if the stream ends first: at least once, as SMPP's
+// deliver_sm_resp gives. The hub never drops a report; the desk stops accepting messages
+// while the hub is full (see CarrierDesk.submitOne).
 import type * as grpc from '@grpc/grpc-js';
-import type { Channel, IDeliveryReport, IReportBatch, ReportsRequest, ResultCode } from '@anshim/proto';
+import type { Channel, IDeliveryReport, IReportBatch, ReportsAck, ReportsRequest, ResultCode } from '@anshim/proto';
 
 /** The compact form kept while a report waits; the wire object is built at write time. */
 export interface PendingReport {
@@ -21,18 +25,29 @@ export interface PendingReport {
 
 type ReportsCall = grpc.ServerWritableStream<ReportsRequest, IDeliveryReport>;
 type ReportBatchesCall = grpc.ServerWritableStream<ReportsRequest, IReportBatch>;
+type AckedReportsCall = grpc.ServerDuplexStream<ReportsAck, IReportBatch>;
 
 /** Reports per ReportBatch message on a batched subscription. */
 const REPORTS_PER_BATCH = 500;
+/** Unacknowledged batches an AckedReports stream may hold before the hub waits for its acks. */
+export const ACK_WINDOW_BATCHES = 16;
 
 interface Subscriber {
-  call: ReportsCall | ReportBatchesCall;
-  /** Subscribed through ReportBatches: reports go out grouped, one write per batch. */
+  call: ReportsCall | ReportBatchesCall | AckedReportsCall;
+  /** Subscribed through ReportBatches or AckedReports: reports go out grouped, one write per batch. */
   batched: boolean;
+  /** AckedReports: the batches written and not yet acknowledged, by sequence. */
+  unacked?: Map<number, PendingReport[]>;
+  nextSequence: number;
   /** Empty = all campaigns. */
   campaigns: ReadonlySet<string>;
+  /** The stream's buffer is full (resumes on 'drain'). */
   blocked: boolean;
 }
+
+/** Cannot take another report now: its stream buffer is full or its ack window is. */
+const isBlocked = (s: Subscriber): boolean =>
+  s.blocked || (s.unacked !== undefined && s.unacked.size >= ACK_WINDOW_BATCHES);
 
 /** Reports written per turn of the event loop, so Submit keeps getting served while a backlog drains. */
 const WRITES_PER_TURN = 2048;
@@ -71,11 +86,12 @@ class Fifo<T> {
 
 export interface ReportHubOptions {
   carrier: string;
-  /** Reports held at most (scheduled + ready); beyond it the oldest ready ones are dropped. */
-  maxBuffered: number;
   /** Called when a report is produced (due), to settle the ledger. */
   onProduced(report: PendingReport): void;
-  onDropped(count: number): void;
+  /** Reports acknowledged on an AckedReports stream. */
+  onAcked(count: number): void;
+  /** Reports written on an AckedReports stream that ended before acknowledging them: offered again. */
+  onRedelivered(count: number): void;
 }
 
 export class ReportHub {
@@ -92,8 +108,16 @@ export class ReportHub {
 
   constructor(private readonly options: ReportHubOptions) {}
 
+  /** Unacknowledged reports on AckedReports streams: held until acked or offered again. */
+  private unackedCount = 0;
+
+  /** Reports the hub holds: scheduled, ready, unclaimed or written and not yet acknowledged. */
   get buffered(): number {
-    return this.scheduled.length + this.ready.length + this.unclaimed.length;
+    return this.scheduled.length + this.ready.length + this.unclaimed.length + this.unackedCount;
+  }
+
+  get unacknowledged(): number {
+    return this.unackedCount;
   }
 
   get subscriberCount(): number {
@@ -103,7 +127,6 @@ export class ReportHub {
   /** Queues a report for `report.dueAt`. Callers schedule with a constant delay, so the FIFO stays time-ordered. */
   schedule(report: PendingReport): void {
     if (this.closed) return;
-    if (this.buffered >= this.options.maxBuffered) this.dropOldest();
     this.scheduled.push(report);
     this.armTimer(report.dueAt);
   }
@@ -111,56 +134,109 @@ export class ReportHub {
   /** A report whose result is known at acceptance (ported, too long …): produced at once. */
   produceNow(report: PendingReport): void {
     if (this.closed) return;
-    if (this.buffered >= this.options.maxBuffered) this.dropOldest();
     this.options.onProduced(report);
     this.ready.push(report);
     this.queueFlush();
   }
 
   subscribe(call: ReportsCall | ReportBatchesCall, batched = false): void {
+    this.join(call, { batched, campaigns: call.request.campaignIds ?? [] });
+  }
+
+  /**
+   * An AckedReports stream: its first message subscribes, later ones acknowledge batches.
+   * Whatever it has not acknowledged when it ends is offered to the next subscriber.
+   */
+  subscribeAcked(call: AckedReportsCall): void {
+    let subscriber: Subscriber | undefined;
+    call.on('data', (message: ReportsAck) => {
+      if (subscriber === undefined) {
+        subscriber = this.join(call, { batched: true, acked: true, campaigns: message.subscribe?.campaignIds ?? [] });
+        return;
+      }
+      this.acknowledge(subscriber, message.sequences);
+    });
+    // The client half-closed: it acknowledges nothing more, so nothing more is sent to it.
+    call.on('end', () => call.end());
+  }
+
+  private join(
+    call: Subscriber['call'],
+    opts: { batched: boolean; acked?: boolean; campaigns: readonly string[] },
+  ): Subscriber {
     const subscriber: Subscriber = {
       call,
-      batched,
-      campaigns: new Set(call.request.campaignIds ?? []),
+      batched: opts.batched,
+      nextSequence: 1,
+      campaigns: new Set(opts.campaigns),
       blocked: false,
     };
+    if (opts.acked) subscriber.unacked = new Map();
     this.subscribers.push(subscriber);
     const leave = () => {
       const at = this.subscribers.indexOf(subscriber);
-      if (at >= 0) this.subscribers.splice(at, 1);
+      if (at < 0) return;
+      this.subscribers.splice(at, 1);
+      this.requeueUnacked(subscriber);
     };
     call.on('cancelled', leave);
     call.on('close', leave);
     call.on('error', leave);
+    call.on('finish', leave);
     call.on('drain', () => {
       subscriber.blocked = false;
       this.queueFlush();
     });
-    if (this.unclaimed.length > 0) {
-      // Put the held reports back in front, in order, for the new subscriber to claim.
-      const held = this.unclaimed;
-      this.unclaimed = [];
-      const rest = this.ready.drain();
-      for (const r of held) this.ready.push(r);
-      for (const r of rest) this.ready.push(r);
-    }
+    this.reofferUnclaimed();
     this.queueFlush();
+    return subscriber;
+  }
+
+  private acknowledge(subscriber: Subscriber, sequences: readonly number[]): void {
+    const unacked = subscriber.unacked;
+    if (unacked === undefined) return;
+    const wasFull = isBlocked(subscriber);
+    let count = 0;
+    for (const sequence of sequences) {
+      const batch = unacked.get(sequence);
+      if (batch === undefined) continue; // unknown or acknowledged already: acks are idempotent
+      unacked.delete(sequence);
+      count += batch.length;
+    }
+    this.unackedCount -= count;
+    this.options.onAcked(count);
+    if (wasFull && !isBlocked(subscriber)) this.queueFlush();
+  }
+
+  /** A departed subscriber's unacknowledged batches go back to the head of the queue, in order. */
+  private requeueUnacked(subscriber: Subscriber): void {
+    const unacked = subscriber.unacked;
+    if (unacked === undefined || unacked.size === 0) return;
+    const again: PendingReport[] = [];
+    for (const sequence of [...unacked.keys()].sort((a, b) => a - b)) again.push(...(unacked.get(sequence) ?? []));
+    unacked.clear();
+    this.unackedCount -= again.length;
+    this.options.onRedelivered(again.length);
+    const rest = this.ready.drain();
+    for (const r of again) this.ready.push(r);
+    for (const r of rest) this.ready.push(r);
+    if (!this.closed) this.queueFlush();
+  }
+
+  /** Ready reports no subscriber's filter matched: back in front, in order, for a new subscriber to claim. */
+  private reofferUnclaimed(): void {
+    if (this.unclaimed.length === 0) return;
+    const held = this.unclaimed;
+    this.unclaimed = [];
+    const rest = this.ready.drain();
+    for (const r of held) this.ready.push(r);
+    for (const r of rest) this.ready.push(r);
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.subscribers.splice(0)) s.call.end();
-  }
-
-  private dropOldest(): void {
-    let victim = this.unclaimed.shift() ?? this.ready.shift();
-    if (victim === undefined) {
-      victim = this.scheduled.shift();
-      // Never produced yet: settle the ledger so "pending" does not wait for it forever.
-      if (victim !== undefined) this.options.onProduced(victim);
-    }
-    if (victim !== undefined) this.options.onDropped(1);
   }
 
   private armTimer(dueAt: number): void {
@@ -199,7 +275,7 @@ export class ReportHub {
     for (let i = 0; i < n; i++) {
       const s = this.subscribers[(this.nextSubscriber + i) % n] as Subscriber;
       if (s.campaigns.size > 0 && !s.campaigns.has(campaignId)) continue;
-      if (s.blocked) {
+      if (isBlocked(s)) {
         sawBlocked = true;
         continue;
       }
@@ -214,11 +290,19 @@ export class ReportHub {
     let writes = 0;
     let stalled = false;
     let report: PendingReport | undefined;
-    const batches = new Map<Subscriber, IDeliveryReport[]>();
-    const sendBatch = (s: Subscriber, reports: IDeliveryReport[]): void => {
+    const batches = new Map<Subscriber, PendingReport[]>();
+    const sendBatch = (s: Subscriber, pending: PendingReport[]): void => {
       batches.delete(s);
       writes++;
-      if (!(s.call as ReportBatchesCall).write({ reports })) s.blocked = true;
+      const reports = pending.map((r) => toWire(r, this.options.carrier));
+      let batch: IReportBatch = { reports };
+      if (s.unacked !== undefined) {
+        const sequence = s.nextSequence++;
+        s.unacked.set(sequence, pending);
+        this.unackedCount += pending.length;
+        batch = { reports, sequence };
+      }
+      if (!(s.call as ReportBatchesCall).write(batch)) s.blocked = true;
     };
     while (writes < WRITES_PER_TURN && (report = this.ready.peek()) !== undefined) {
       const target = this.pick(report.campaignId);
@@ -231,15 +315,14 @@ export class ReportHub {
         this.unclaimed.push(report);
         continue;
       }
-      const wire = toWire(report, this.options.carrier);
       if (target.batched) {
         const list = batches.get(target) ?? [];
-        list.push(wire);
+        list.push(report);
         batches.set(target, list);
         if (list.length >= REPORTS_PER_BATCH) sendBatch(target, list);
       } else {
         writes++;
-        if (!(target.call as ReportsCall).write(wire)) target.blocked = true;
+        if (!(target.call as ReportsCall).write(toWire(report, this.options.carrier))) target.blocked = true;
       }
     }
     for (const [s, list] of batches) sendBatch(s, list);

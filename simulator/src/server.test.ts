@@ -4,9 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimulatedPortabilityDirectory, createLogger, type DataKey } from '@anshim/core';
-import { AckStatus, Channel, ResultCode, type CarrierGatewayClient, type SubmitResponse } from '@anshim/proto';
+import {
+  AckStatus,
+  Channel,
+  ResultCode,
+  type CarrierGatewayClient,
+  type ReportBatch,
+  type SubmitResponse,
+} from '@anshim/proto';
 import * as grpc from '@grpc/grpc-js';
 import { simulatorTransportKey } from './keys.ts';
+import { ACK_WINDOW_BATCHES } from './reports.ts';
 import { startCarrierSimulator, type CarrierSimulator, type CarrierSimulatorOptions } from './server.ts';
 import { collectReports, dialCarrier, sealForCarrier, submitBatches, type PlainMessage } from './testing.ts';
 
@@ -320,6 +328,98 @@ describe('carrier simulator: reports', () => {
     assert.equal(ids.size, 1200);
     assert.ok(sizes.length >= 3 && sizes.every((n) => n > 0 && n <= 500), `batch sizes ${sizes.join(',')}`);
     assert.equal(sim.reportsBuffered, 0);
+  });
+});
+
+/** An AckedReports subscriber that acknowledges only what `ack` allows; records every batch it gets. */
+function ackedSubscriber(
+  client: CarrierGatewayClient,
+  ack: (batch: ReportBatch) => boolean,
+  campaignIds: string[] = [],
+) {
+  const call = client.ackedReports();
+  const batches: ReportBatch[] = [];
+  call.on('data', (b: ReportBatch) => {
+    batches.push(b);
+    if (ack(b)) call.write({ sequences: [b.sequence] });
+  });
+  call.on('error', () => undefined); // cancelled by the test
+  call.write({ subscribe: { campaignIds } });
+  const ids = () => batches.flatMap((b) => b.reports.map((r) => r.messageId));
+  return { call, batches, ids };
+}
+
+describe('carrier simulator: acknowledged reports', () => {
+  it('redelivers to the next subscriber what a stream did not acknowledge, and only that', async () => {
+    const { sim, client, key } = await start();
+    const batches = [0, 1, 2].map((b) =>
+      Array.from({ length: 400 }, (_, i) => message(key, { recipient: sktNumber(b * 400 + i) })),
+    );
+    await submitBatches(client, batches);
+    await until(() => sim.ledger.pending === 0);
+    // The first subscriber acknowledges its first batch only, then goes away.
+    const first = ackedSubscriber(client, (b) => b.sequence === 1);
+    await until(() => first.ids().length === 1200 && sim.ledger.reportsAcked > 0);
+    assert.deepEqual(
+      first.batches.map((b) => b.sequence),
+      first.batches.map((_, i) => i + 1),
+      'batches are numbered from 1 on each stream',
+    );
+    const acked = new Set(first.batches[0]!.reports.map((r) => r.messageId));
+    assert.equal(sim.reportsUnacknowledged, 1200 - acked.size);
+    first.call.cancel();
+    await until(() => sim.ledger.reportsRedelivered === 1200 - acked.size);
+
+    const second = ackedSubscriber(client, () => true);
+    await until(() => second.ids().length === 1200 - acked.size);
+    assert.ok(
+      second.ids().every((id) => !acked.has(id)),
+      'an acknowledged report is not sent again',
+    );
+    assert.equal(new Set([...acked, ...second.ids()]).size, 1200, 'every report reached a subscriber');
+    await until(() => sim.reportsBuffered === 0);
+    assert.equal(sim.ledger.reportsAcked, 1200);
+    second.call.cancel();
+  });
+
+  it('holds back what exceeds the ack window until batches are acknowledged', async () => {
+    const { sim, client, key } = await start();
+    const total = (ACK_WINDOW_BATCHES + 4) * 500;
+    const batches = Array.from({ length: total / 500 }, (_, b) =>
+      Array.from({ length: 500 }, (_, i) => message(key, { id: `w-${b}-${i}`, recipient: sktNumber(i) })),
+    );
+    await submitBatches(client, batches);
+    await until(() => sim.ledger.pending === 0);
+    let acking = false;
+    const sub = ackedSubscriber(client, () => acking);
+    await until(() => sub.batches.length >= ACK_WINDOW_BATCHES);
+    // The hub writes the window's worth at once and then waits for an ack to free a slot.
+    assert.equal(sub.batches.length, ACK_WINDOW_BATCHES);
+    assert.equal(sim.reportsUnacknowledged, ACK_WINDOW_BATCHES * 500);
+    assert.equal(sim.reportsBuffered, total);
+    acking = true;
+    for (const b of sub.batches) sub.call.write({ sequences: [b.sequence] });
+    await until(() => sub.ids().length === total && sim.reportsBuffered === 0);
+    assert.equal(sim.ledger.reportsAcked, total);
+    sub.call.cancel();
+  });
+
+  it('refuses messages with THROTTLED while its report queue is full, never dropping a report', async () => {
+    const { sim, client, key } = await start({ maxBufferedReports: 10 });
+    const [response] = await submitBatches(client, [
+      Array.from({ length: 15 }, (_, i) => message(key, { recipient: sktNumber(i) })),
+    ]);
+    const statuses = response!.acks.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === AckStatus.ACCEPTED).length, 10);
+    const refused = response!.acks.filter((a) => a.status === AckStatus.THROTTLED);
+    assert.equal(refused.length, 5);
+    assert.ok(refused.every((a) => a.detail === 'report-queue-full' && (a.retryAfterMs ?? 0) > 0));
+    assert.equal(sim.ledger.reportQueueFull, 5);
+    const sub = ackedSubscriber(client, () => true);
+    await until(() => sub.ids().length === 10 && sim.reportsBuffered === 0);
+    // Drained: the queue takes messages again.
+    assert.equal((await submitOne(client, message(key))).status, AckStatus.ACCEPTED);
+    sub.call.cancel();
   });
 });
 

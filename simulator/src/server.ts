@@ -31,6 +31,7 @@ import {
   type IAck,
   type IDeliveryReport,
   type ISubmitResponse,
+  type ReportsAck,
   type ReportsRequest,
   type IReportBatch,
   type SubmitRequest,
@@ -83,7 +84,11 @@ export interface CarrierSimulatorOptions {
   kakaoAudience?: Partial<KakaoAudience>;
   /** Seeds every random draw and per-number trait. */
   seed?: string;
-  /** Reports held while no subscriber takes them; default 1,000,000. */
+  /**
+   * Reports the carrier holds for its subscribers (waiting, or written and not acknowledged);
+   * while it holds this many, new messages are refused with THROTTLED (as an SMSC answers
+   * "message queue full"), never dropped. Default 1,000,000.
+   */
   maxBufferedReports?: number;
   logger?: Logger;
 }
@@ -94,8 +99,10 @@ export interface CarrierSimulator {
   /** host:port to dial. */
   readonly address: string;
   readonly ledger: CarrierLedger;
-  /** Reports scheduled or waiting for a subscriber. */
+  /** Reports scheduled, waiting for a subscriber, or written on AckedReports and not acknowledged. */
   readonly reportsBuffered: number;
+  /** Reports written on AckedReports streams and not acknowledged yet. */
+  readonly reportsUnacknowledged: number;
   setOutage(on: boolean): void;
   setThrottle(ratePerSec: number | null): void;
   close(): Promise<void>;
@@ -104,6 +111,8 @@ export interface CarrierSimulator {
 export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_DELIVERY_DELAY_MS = 20;
 export const DEFAULT_MAX_BUFFERED_REPORTS = 1_000_000;
+/** How long a sender is told to wait when the report queue is full: subscribers drain it meanwhile. */
+const REPORT_QUEUE_FULL_RETRY_MS = 500;
 const DEFAULT_LATENCY: LatencyRange = { min: 0, max: 2 };
 const DEFAULT_KAKAO_AUDIENCE: KakaoAudience = { notUserShare: 0.05, blockedShare: 0.01 };
 /** Batches whose acks may wait for latency or a slow reader before the stream stops reading. */
@@ -150,6 +159,7 @@ class CarrierDesk {
   private readonly random: () => number;
   private readonly failures: { result: ResultCode; upTo: number }[];
   private readonly deliveryDelayMs: number;
+  private readonly maxBufferedReports: number;
 
   constructor(
     readonly carrier: CarrierId,
@@ -163,11 +173,13 @@ class CarrierDesk {
     this.failures = failureTable(options.failureRates ?? {});
     this.deliveryDelayMs = options.deliveryDelayMs ?? DEFAULT_DELIVERY_DELAY_MS;
     this.setThrottle(options.throttle ?? null);
+    this.maxBufferedReports = options.maxBufferedReports ?? DEFAULT_MAX_BUFFERED_REPORTS;
+    if (!(this.maxBufferedReports > 0)) throw new SimulatorError('invalid-config', 'maxBufferedReports must be > 0');
     this.reports = new ReportHub({
       carrier,
-      maxBuffered: options.maxBufferedReports ?? DEFAULT_MAX_BUFFERED_REPORTS,
       onProduced: (r) => this.ledger.recordResult(r.campaignId, r.messageId, r.result),
-      onDropped: (n) => (this.ledger.reportsDropped += n),
+      onAcked: (n) => (this.ledger.reportsAcked += n),
+      onRedelivered: (n) => (this.ledger.reportsRedelivered += n),
     });
   }
 
@@ -221,6 +233,17 @@ class CarrierDesk {
         status: AckStatus.THROTTLED,
         result: ResultCode.THROTTLED,
         retryAfterMs: this.bucket.retryAfterMs(throttledBefore),
+      };
+    }
+    if (this.reports.buffered >= this.maxBufferedReports) {
+      // Every accepted message owes a report; with the queue full there is nowhere to keep one.
+      this.ledger.reportQueueFull++;
+      return {
+        messageId: id,
+        status: AckStatus.THROTTLED,
+        result: ResultCode.THROTTLED,
+        retryAfterMs: REPORT_QUEUE_FULL_RETRY_MS,
+        detail: 'report-queue-full',
       };
     }
 
@@ -420,6 +443,9 @@ export async function startCarrierSimulator(options: CarrierSimulatorOptions): P
     reportBatches(call: grpc.ServerWritableStream<ReportsRequest, IReportBatch>) {
       desk.reports.subscribe(call, true);
     },
+    ackedReports(call: grpc.ServerDuplexStream<ReportsAck, IReportBatch>) {
+      desk.reports.subscribeAcked(call);
+    },
   });
 
   const host = options.host ?? '127.0.0.1';
@@ -442,6 +468,9 @@ export async function startCarrierSimulator(options: CarrierSimulatorOptions): P
     ledger: desk.ledger,
     get reportsBuffered() {
       return desk.reports.buffered;
+    },
+    get reportsUnacknowledged() {
+      return desk.reports.unacknowledged;
     },
     setOutage(on: boolean) {
       if (on === outage) return;

@@ -11,15 +11,26 @@ import {
   createCampaignTopic,
   fakeRecipients,
   produceRecipients,
+  readKeyed,
   stackKafka,
   TestCarriers,
   textCampaign,
   waitFor,
 } from '@anshim/dev-platform';
+import { ReportBatchRecord } from '@anshim/proto';
+import { TOPICS } from '@anshim/api';
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
 import { campaignTopic } from '@anshim/api';
+
+/** Message ids of a campaign's reports on anshim.reports, once every one of `total` ids is there. */
+async function reportIds(kafka: ReturnType<typeof stackKafka>, campaignId: string, total: number): Promise<string[]> {
+  const ids = (values: Buffer[]) =>
+    values.flatMap((v) => ReportBatchRecord.decode(v).reports.map((r) => r.report?.messageId ?? ''));
+  const values = await readKeyed(kafka, TOPICS.reports, campaignId, (f) => new Set(ids(f)).size >= total, 120_000);
+  return ids(values);
+}
 
 const MNOS = ['skt', 'kt', 'lguplus'] as const;
 
@@ -99,6 +110,61 @@ describe('worker faults against the real components', () => {
         0,
       );
       assert.ok(sent >= total - before, `the second worker sent the remainder (${sent})`);
+    },
+  );
+
+  test(
+    'kill -9 of a worker holding reports it had not made durable: the next worker gets them, none is lost',
+    { timeout: 300_000 },
+    async () => {
+      const total = 12_000;
+      const { spec, dataKey } = await campaign('reports-kill9', total);
+      // Paced carriers keep reports flowing while the first worker is stopped and killed.
+      for (const c of MNOS) carriers.sim(c).setThrottle(1000);
+      const unacknowledged = () => MNOS.reduce((n, c) => n + carriers.sim(c).reportsUnacknowledged, 0);
+      const pending = () => MNOS.reduce((n, c) => n + (carriers.sim(c).ledger.campaign(spec.id)?.pending ?? 0), 0);
+      const redelivered = () => MNOS.reduce((n, c) => n + carriers.sim(c).ledger.reportsRedelivered, 0);
+      try {
+        const config = await carriers.workerFile(tmp, spec, dataKey, { sessionTimeoutMs: 6000, chunkSize: 250 });
+        const first = workerProcess(config, 'reports-a');
+        // Frozen (SIGSTOP) the worker acknowledges nothing; once every report its carriers owe it
+        // is written, what it holds unacknowledged is what the kill must not lose. If it happened
+        // to have acknowledged everything, let it run a little further and freeze it again.
+        let held = 0;
+        for (let from = 2000; held === 0; from += 500) {
+          await waitFor(`the first worker past ${from} messages`, () => carriers.accepted(spec.id) >= from, 120_000);
+          process.kill(first.pid!, 'SIGSTOP');
+          await waitFor("the carriers' reports for the frozen worker produced", () => pending() === 0, 30_000);
+          held = unacknowledged();
+          if (held === 0) process.kill(first.pid!, 'SIGCONT');
+          assert.ok(carriers.accepted(spec.id) < total, 'the worker was frozen with reports in hand, mid-campaign');
+        }
+        const redeliveredBefore = redelivered();
+        process.kill(first.pid!, 'SIGKILL');
+        await new Promise((r) => first.once('exit', r));
+        await waitFor(
+          'the killed stream noticed by the carriers',
+          () => redelivered() >= redeliveredBefore + held,
+          60_000,
+        );
+
+        const second = workerProcess(config, 'reports-b');
+        await waitFor('the second worker to finish the campaign', () => carriers.accepted(spec.id) >= total, 180_000);
+        const ids = await reportIds(kafka, spec.id, total);
+        const distinct = new Set(ids);
+        const missing = total - distinct.size;
+        const duplicated = ids.length - distinct.size;
+        console.log(
+          `kill -9 with ${held} reports unacknowledged: reports lost ${missing}, duplicated (by id) ${duplicated}`,
+        );
+        assert.equal(missing, 0);
+        assert.equal(carriers.reaccepted(spec.id), 0, 'no message reached a handset twice');
+        const exited = new Promise((r) => second.once('exit', r));
+        process.kill(second.pid!, 'SIGTERM');
+        await exited;
+      } finally {
+        for (const c of MNOS) carriers.sim(c).setThrottle(null);
+      }
     },
   );
 

@@ -98,3 +98,20 @@ test('a truncated or garbled batch is refused with ReportFrameError', () => {
   assert.throws(() => forEachReport(Buffer.from([0x0a, 0x05, 0x0f]), () => undefined), ReportFrameError);
   assert.throws(() => forEachReport(Buffer.from([0x0f]), () => undefined), ReportFrameError);
 });
+
+test("an AckedReports batch gives its sequence and the same reports; a ReportBatches batch's sequence is 0", () => {
+  const numbered: ReportView[] = [];
+  const plain: ReportView[] = [];
+  const sequence = forEachReport(Buffer.from(ReportBatch.encode({ reports, sequence: 300 }).finish()), (r) =>
+    numbered.push(r),
+  );
+  assert.equal(sequence, 300);
+  assert.equal(
+    forEachReport(Buffer.from(ReportBatch.encode({ reports }).finish()), (r) => plain.push(r)),
+    0,
+  );
+  assert.deepEqual(
+    numbered.map((r) => Buffer.from(r.bytes)),
+    plain.map((r) => Buffer.from(r.bytes)),
+  );
+});

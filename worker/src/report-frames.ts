@@ -121,13 +121,21 @@ function viewOf(buf: Buffer, start: number, end: number, campaigns: Interned, ca
   return view;
 }
 
-/** Calls `visit` for each DeliveryReport of an encoded ReportBatch, in order. */
-export function forEachReport(batch: Buffer, visit: (report: ReportView) => void): void {
+/**
+ * Calls `visit` for each DeliveryReport of an encoded ReportBatch, in order, and returns the
+ * batch's sequence (0 when it has none: a ReportBatches stream, which numbers nothing).
+ */
+export function forEachReport(batch: Buffer, visit: (report: ReportView) => void): number {
   const campaigns = new Interned();
   const carriers = new Interned();
+  let sequence = 0;
   pos = 0;
   while (pos < batch.length) {
     const tag = varint(batch, batch.length);
+    if (tag === 0x10) {
+      sequence = varint(batch, batch.length);
+      continue;
+    }
     skip(batch, batch.length, tag & 7);
     if (tag !== 0x0a) continue;
     const next = pos;
@@ -135,6 +143,7 @@ export function forEachReport(batch: Buffer, visit: (report: ReportView) => void
     pos = next;
     visit(view);
   }
+  return sequence;
 }
 
 /** One report to publish: the DeliveryReport bytes and whether (and from which channel) it fell back. */

@@ -1,6 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CARRIER_GATEWAY_SERVICE_NAME, Channel, ReportsRequest, type IReportsRequest } from '@anshim/proto';
+import {
+  CARRIER_GATEWAY_SERVICE_NAME,
+  Channel,
+  ReportsAck,
+  ReportsRequest,
+  type IReportsAck,
+  type IReportsRequest,
+} from '@anshim/proto';
 import type { CarrierId, Logger } from '@anshim/core';
 import type { CampaignDirectory } from './campaign.ts';
 import { channelOfStep } from './processor.ts';
@@ -9,9 +16,23 @@ import { forEachReport, type ReportView } from './report-frames.ts';
 import type { BatchingSink } from './sink.ts';
 import { recordReport, reportTraceContext } from './telemetry.ts';
 
-// ReportBatches with the response left as bytes: the pump scans them (see report-frames.ts).
+const clientOnly = () => {
+  throw new Error('client only');
+};
+
+// AckedReports and ReportBatches with the responses left as bytes: the pump scans them (see
+// report-frames.ts).
 const RawReportsClient = grpc.makeGenericClientConstructor(
   {
+    ackedReports: {
+      path: `/${CARRIER_GATEWAY_SERVICE_NAME}/AckedReports`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (req: IReportsAck) => Buffer.from(ReportsAck.encode(req).finish()),
+      requestDeserialize: clientOnly,
+      responseSerialize: clientOnly,
+      responseDeserialize: (buf: Buffer) => buf,
+    },
     reportBatches: {
       path: `/${CARRIER_GATEWAY_SERVICE_NAME}/ReportBatches`,
       requestStream: false,
@@ -29,16 +50,32 @@ const RawReportsClient = grpc.makeGenericClientConstructor(
   'CarrierGatewayReports',
 );
 type RawReportsClient = grpc.Client & {
+  ackedReports: () => grpc.ClientDuplexStream<IReportsAck, Buffer>;
   reportBatches: (req: IReportsRequest) => grpc.ClientReadableStream<Buffer>;
 };
+
+interface StreamAcks {
+  call: grpc.ClientDuplexStream<IReportsAck, Buffer>;
+  /** Sequences received and not acknowledged yet. */
+  pending: number[];
+  running: Promise<void> | undefined;
+}
 
 /**
  * Follows one carrier's delivery-report stream and republishes each report to the reports
  * topic, reconnecting with backoff when the carrier goes away.
+ *
+ * On AckedReports (the default) a batch is acknowledged only once Kafka has its reports, so a
+ * worker killed between the carrier's report and the reports record loses nothing: the
+ * carrier hands the unacknowledged batches to the next subscriber. A carrier without
+ * AckedReports (UNIMPLEMENTED) is followed on ReportBatches, at most once, as before.
  */
 export class ReportsPump {
-  private call: grpc.ClientReadableStream<Buffer> | undefined;
+  private call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<IReportsAck, Buffer> | undefined;
   private stopped = false;
+  private acked = true;
+  /** The current AckedReports stream's acknowledgements (sequences are per stream). */
+  private acks: StreamAcks | undefined;
   private readonly client: RawReportsClient;
   private readonly done: Promise<void>;
 
@@ -65,24 +102,77 @@ export class ReportsPump {
     for (let failures = 0; !this.stopped;) {
       const ended = await new Promise<boolean>((resolve) => {
         // Batched: one gRPC message carries hundreds of reports (a per-report stream tops out near 20k/s).
-        const call = this.client.reportBatches({ campaignIds: this.deps.campaignIds ?? [] });
+        const campaignIds = this.deps.campaignIds ?? [];
+        const acked = this.acked;
+        let call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<IReportsAck, Buffer>;
+        if (acked) {
+          const duplex = this.client.ackedReports();
+          duplex.write({ subscribe: { campaignIds } });
+          call = duplex;
+        } else call = this.client.reportBatches({ campaignIds });
         this.call = call;
+        const acks: StreamAcks | undefined = acked
+          ? { call: call as grpc.ClientDuplexStream<IReportsAck, Buffer>, pending: [], running: undefined }
+          : undefined;
+        this.acks = acks;
         call.on('data', (batch: Buffer) => {
           failures = 0;
+          let sequence = 0;
           try {
-            forEachReport(batch, (r) => this.publish(r));
+            sequence = forEachReport(batch, (r) => this.publish(r));
           } catch (err) {
-            // Reports before the bad one are published; the carrier's ledger still has the rest.
+            // Reports before the bad one are published. Unacknowledged, the batch stays the
+            // carrier's to offer again when this stream ends.
             this.deps.log.error({ carrier: this.carrier, err: (err as Error).message }, 'unreadable report batch');
           }
+          if (acks && sequence > 0) this.acknowledgeWhenDurable(acks, sequence);
         });
-        call.on('error', () => resolve(false));
+        call.on('error', (err: grpc.ServiceError) => {
+          if (acked && err.code === grpc.status.UNIMPLEMENTED) {
+            this.acked = false;
+            this.deps.log.warn(
+              { carrier: this.carrier },
+              'carrier has no AckedReports: following ReportBatches, where a report is delivered at most once',
+            );
+          }
+          resolve(false);
+        });
         call.on('end', () => resolve(true));
       });
       if (this.stopped) break;
       failures++;
       if (!ended) this.deps.log.warn({ carrier: this.carrier, failures }, 'reports stream lost; reconnecting');
       await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+    }
+  }
+
+  /** Acknowledges `sequence` once a sink flush covering its reports has succeeded. */
+  private acknowledgeWhenDurable(acks: StreamAcks, sequence: number): void {
+    acks.pending.push(sequence);
+    // One loop per stream: each flush covers every push before it, so one flush acknowledges many batches.
+    acks.running ??= this.acknowledgeLoop(acks).finally(() => (acks.running = undefined));
+  }
+
+  private async acknowledgeLoop(acks: StreamAcks): Promise<void> {
+    for (let failures = 0; this.acks === acks && acks.pending.length > 0;) {
+      const sequences = acks.pending;
+      acks.pending = [];
+      try {
+        // Resolves once everything pushed before it (these batches' reports included) is in Kafka.
+        await this.deps.sink.flush();
+      } catch (err) {
+        // The sink keeps what it could not send; acknowledge after a later flush gets it through.
+        acks.pending = [...sequences, ...acks.pending];
+        failures++;
+        this.deps.log.warn({ carrier: this.carrier, failures, err: (err as Error).message }, 'reports not durable yet');
+        if (this.stopped) return;
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      failures = 0;
+      // A stream that ended meanwhile has handed these batches back to the carrier: a
+      // duplicate report (same id) is then possible, a lost one is not.
+      if (this.acks === acks) acks.call.write({ sequences });
     }
   }
 
@@ -105,6 +195,8 @@ export class ReportsPump {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Acknowledge what is already durable (one more flush), so a graceful stop hands nothing back.
+    await this.acks?.running;
     this.call?.cancel();
     await this.done;
     this.client.close();
