@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { kafkaAccess } from '@anshim/dev-platform';
+import { kafkaAccess, waitFor } from '@anshim/dev-platform';
 import { causedByUnknownTopic } from './unknown-topic.ts';
 import { durableAdmin, durableProducer } from './recovering.ts';
 
@@ -118,6 +118,14 @@ test('a durable admin reads offsets on after a topic it read is deleted by anoth
   try {
     await durable.fetchTopicOffsets(gone);
     await remove(gone); // by the test's own admin, not this one
+    // The controller has deleted it; a broker's metadata cache learns so a moment later, and
+    // only then does a metadata request naming it fail. Wait for that, not for a guessed time.
+    await waitFor(`${gone} gone from the brokers' metadata`, () =>
+      admin.fetchTopicMetadata({ topics: [gone] }).then(
+        () => false,
+        () => true,
+      ),
+    );
     const [offsets] = await durable.fetchTopicOffsets(kept); // a topic it had not read before
     assert.equal(offsets?.high, '0');
     assert.deepEqual(replaced, ['admin']);

@@ -269,14 +269,17 @@ describe('the operator process against the real API server and Kafka', { timeout
       (await leaseHolder(kc, ns)) === next.identity ? true : undefined,
     );
     await drain(campaignId, topicOf(name), 120);
+    // No reports come (no worker sends here): the campaign drains, and one worker stays up to
+    // take the carriers' outstanding reports.
     await eventually(
-      'scale down after lag is gone, by the new operator',
+      'scale down to the one draining worker after lag is gone, by the new operator',
       async () => {
         const d = await readDeployment(`anshim-worker-${name}`);
-        return (d.spec?.replicas ?? 9) === 0 ? d : undefined;
+        return (d.spec?.replicas ?? 9) === 1 ? d : undefined;
       },
       60_000,
     );
+    assert.equal((await getMc(name)).status?.phase, 'Draining');
     const after = await readDeployment(`anshim-worker-${name}`);
     assert.equal(after.metadata?.uid, before.metadata?.uid, 'the Deployment was not recreated');
     assert.equal(

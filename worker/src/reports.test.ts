@@ -52,7 +52,7 @@ function recordingProducer(refusing: () => boolean, onSend?: () => void) {
   return { producer, ids, refused: () => refused };
 }
 
-function pumpOn(sim: { address: string }, producer: Producer, campaignIds: string[] = []): ReportsPump {
+function pumpOn(sim: { address: string }, producer: Producer, progress = new ProgressCounters('w-test')): ReportsPump {
   return new ReportsPump(
     'skt',
     sim.address,
@@ -60,11 +60,10 @@ function pumpOn(sim: { address: string }, producer: Producer, campaignIds: strin
     {},
     {
       sink: new BatchingSink(producer, 'w-test', { lingerMs: 5, maxBatch: 2000 }),
-      progress: new ProgressCounters('w-test'),
+      progress,
       campaigns: new StaticCampaignDirectory(),
       workerId: 'w-test',
       log,
-      campaignIds,
     },
   );
 }
@@ -120,16 +119,21 @@ test('a batch is acknowledged only once Kafka has its reports; a refused produce
 test('a worker gone before its reports were durable: the next one gets every report it did not acknowledge', async () => {
   const sim = await carrierWithReports('c-gone', 1200);
   const dead = recordingProducer(() => true);
-  const first = pumpOn(sim, dead.producer);
+  const firstCounts = new ProgressCounters('w-first');
+  const first = pumpOn(sim, dead.producer, firstCounts);
   await until(() => sim.reportsUnacknowledged === 1200 && dead.refused() > 0);
   await first.stop(); // its stream ends with nothing acknowledged: the carrier takes the batches back
   await until(() => sim.ledger.reportsRedelivered === 1200);
+  // Not durable, not counted: the worker that gets them counts them (else twice, and early).
+  assert.equal(firstCounts.get('c-gone'), undefined);
   const alive = recordingProducer(() => false);
-  const second = pumpOn(sim, alive.producer);
+  const secondCounts = new ProgressCounters('w-second');
+  const second = pumpOn(sim, alive.producer, secondCounts);
   try {
     await until(() => sim.ledger.reportsAcked === 1200);
     assert.equal(new Set(alive.ids).size, 1200);
     assert.deepEqual([...new Set(alive.ids)].sort(), Array.from({ length: 1200 }, (_, i) => `c-gone-${i}`).sort());
+    assert.deepEqual(secondCounts.get('c-gone')?.results, { DELIVERED: 1200 });
   } finally {
     await second.stop();
   }

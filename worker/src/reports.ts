@@ -7,6 +7,7 @@ import {
   ReportsRequest,
   type IReportsAck,
   type IReportsRequest,
+  type ResultCode,
 } from '@anshim/proto';
 import type { CarrierId, Logger } from '@anshim/core';
 import type { CampaignDirectory } from './campaign.ts';
@@ -54,10 +55,15 @@ type RawReportsClient = grpc.Client & {
   reportBatches: (req: IReportsRequest) => grpc.ClientReadableStream<Buffer>;
 };
 
+interface PendingBatch {
+  sequence: number;
+  results: Array<[campaignId: string, result: ResultCode]>;
+}
+
 interface StreamAcks {
   call: grpc.ClientDuplexStream<IReportsAck, Buffer>;
-  /** Sequences received and not acknowledged yet. */
-  pending: number[];
+  /** Batches received and not acknowledged yet, with the results their reports count. */
+  pending: PendingBatch[];
   running: Promise<void> | undefined;
 }
 
@@ -118,14 +124,21 @@ export class ReportsPump {
         call.on('data', (batch: Buffer) => {
           failures = 0;
           let sequence = 0;
+          const results: PendingBatch['results'] = [];
           try {
-            sequence = forEachReport(batch, (r) => this.publish(r));
+            sequence = forEachReport(batch, (r) => {
+              this.publish(r);
+              results.push([r.campaignId, r.result]);
+            });
           } catch (err) {
             // Reports before the bad one are published. Unacknowledged, the batch stays the
             // carrier's to offer again when this stream ends.
             this.deps.log.error({ carrier: this.carrier, err: (err as Error).message }, 'unreadable report batch');
           }
-          if (acks && sequence > 0) this.acknowledgeWhenDurable(acks, sequence);
+          // A batch's results count once it is acknowledged: a batch the carrier may still hand
+          // to another worker must not be counted here too (the campaign would look complete early).
+          if (acks && sequence > 0) this.acknowledgeWhenDurable(acks, { sequence, results });
+          else for (const [campaignId, result] of results) this.deps.progress.result(campaignId, result);
         });
         call.on('error', (err: grpc.ServiceError) => {
           if (acked && err.code === grpc.status.UNIMPLEMENTED) {
@@ -146,23 +159,23 @@ export class ReportsPump {
     }
   }
 
-  /** Acknowledges `sequence` once a sink flush covering its reports has succeeded. */
-  private acknowledgeWhenDurable(acks: StreamAcks, sequence: number): void {
-    acks.pending.push(sequence);
+  /** Acknowledges a batch once a sink flush covering its reports has succeeded, then counts its results. */
+  private acknowledgeWhenDurable(acks: StreamAcks, batch: PendingBatch): void {
+    acks.pending.push(batch);
     // One loop per stream: each flush covers every push before it, so one flush acknowledges many batches.
     acks.running ??= this.acknowledgeLoop(acks).finally(() => (acks.running = undefined));
   }
 
   private async acknowledgeLoop(acks: StreamAcks): Promise<void> {
     for (let failures = 0; this.acks === acks && acks.pending.length > 0;) {
-      const sequences = acks.pending;
+      const batches = acks.pending;
       acks.pending = [];
       try {
         // Resolves once everything pushed before it (these batches' reports included) is in Kafka.
         await this.deps.sink.flush();
       } catch (err) {
         // The sink keeps what it could not send; acknowledge after a later flush gets it through.
-        acks.pending = [...sequences, ...acks.pending];
+        acks.pending = [...batches, ...acks.pending];
         failures++;
         this.deps.log.warn({ carrier: this.carrier, failures, err: (err as Error).message }, 'reports not durable yet');
         if (this.stopped) return;
@@ -172,14 +185,16 @@ export class ReportsPump {
       failures = 0;
       // A stream that ended meanwhile has handed these batches back to the carrier: a
       // duplicate report (same id) is then possible, a lost one is not.
-      if (this.acks === acks) acks.call.write({ sequences });
+      if (this.acks !== acks) return;
+      acks.call.write({ sequences: batches.map((b) => b.sequence) });
+      for (const b of batches)
+        for (const [campaignId, result] of b.results) this.deps.progress.result(campaignId, result);
     }
   }
 
   private publish(r: ReportView): void {
     const step = r.fallbackStep;
     const campaign = this.deps.campaigns.get(r.campaignId);
-    this.deps.progress.result(r.campaignId, r.result);
     recordReport(r);
     this.deps.sink.pushReport(
       r.campaignId,

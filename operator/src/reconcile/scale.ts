@@ -32,8 +32,13 @@ export function scaleWorkers(mc: MessagingCampaign, input: ScaleInput): StepResu
   // schedule.startAt: the Deployment exists (uploads land in the topic), at zero until then.
   const startAt = mc.spec.schedule?.startAt ? Date.parse(mc.spec.schedule.startAt) : 0;
   if (startAt > now) return waitForStart(mc, input, startAt);
-  // Held advertisements need one replica awake to release them at 08:00, not one per backlog slice.
-  const policy = held > 0 ? { ...input.policy, minReplicas: Math.max(1, input.policy.minReplicas) } : input.policy;
+  // Held advertisements need one replica awake to release them at 08:00, not one per backlog
+  // slice. A draining campaign needs one to take the carriers' outstanding reports: a carrier
+  // holds a report until a subscriber for its campaign takes it, so with none the campaign
+  // would wait in Draining for ever.
+  const draining = mc.status?.phase === 'Draining';
+  const policy =
+    held > 0 || draining ? { ...input.policy, minReplicas: Math.max(1, input.policy.minReplicas) } : input.policy;
   const decision = decideReplicas(policy, {
     lag: lag.lag,
     partitions: lag.partitions,

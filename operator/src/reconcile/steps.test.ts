@@ -159,7 +159,7 @@ test('scale: schedule.startAt keeps the workers at zero whatever the lag, and wa
   assert.equal(at('2026-12-03T09:59:00Z').status?.workers?.replicas, 2);
 });
 
-test('scale: replicas follow lag, a held backlog keeps one awake, and status keeps the cool-down clocks', () => {
+test('scale: replicas follow lag, a held backlog or a draining campaign keeps one awake, and status keeps the cool-down clocks', () => {
   const now = Date.parse('2026-12-03T10:00:00Z');
   const policy = scalingPolicyOf(fleet, 'bulk');
   const mc = campaign();
@@ -203,9 +203,17 @@ test('scale: replicas follow lag, a held backlog keeps one awake, and status kee
       event: true,
       reason: 'WorkersRunning',
     },
+    {
+      name: "no lag, draining: one stays to take the carriers' outstanding reports",
+      campaign: campaign({ status: { phase: 'Draining' } }),
+      input: { ...base, lag: { lag: 0, produced: 9000, partitions: 4 }, deployment: { replicas: 2, readyReplicas: 2 } },
+      replicas: 1,
+      event: true,
+      reason: 'WorkersRunning',
+    },
   ];
   for (const c of cases) {
-    const step = scaleWorkers(mc, c.input);
+    const step = scaleWorkers(('campaign' in c && c.campaign) || mc, c.input);
     const apply = step.actions![0]!;
     assert.equal(apply.kind, 'apply-workers', c.name);
     if (apply.kind === 'apply-workers') {
