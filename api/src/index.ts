@@ -8,3 +8,4 @@ export * from './topics.ts';
 export * from './worker-file.ts';
 export * from './progress.ts';
 export * from './access.ts';
+export * from './report-id.ts';

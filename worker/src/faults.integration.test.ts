@@ -18,16 +18,15 @@ import {
   waitFor,
 } from '@anshim/dev-platform';
 import { ReportBatchRecord } from '@anshim/proto';
-import { TOPICS } from '@anshim/api';
+import { TOPICS, campaignTopic, reportId } from '@anshim/api';
 import { StaticCampaignDirectory, type CampaignSpec } from './campaign.ts';
 import { StaticCampaignKeys } from './keys.ts';
 import { MessagingWorker } from './worker.ts';
-import { campaignTopic } from '@anshim/api';
 
-/** Message ids of a campaign's reports on anshim.reports, once every one of `total` ids is there. */
+/** Stable ids (reportId) of a campaign's reports on anshim.reports, once `total` distinct ones are there. */
 async function reportIds(kafka: ReturnType<typeof stackKafka>, campaignId: string, total: number): Promise<string[]> {
   const ids = (values: Buffer[]) =>
-    values.flatMap((v) => ReportBatchRecord.decode(v).reports.map((r) => r.report?.messageId ?? ''));
+    values.flatMap((v) => ReportBatchRecord.decode(v).reports.map((r) => reportId(r.report ?? {})));
   const values = await readKeyed(kafka, TOPICS.reports, campaignId, (f) => new Set(ids(f)).size >= total, 120_000);
   return ids(values);
 }
@@ -155,7 +154,7 @@ describe('worker faults against the real components', () => {
         const missing = total - distinct.size;
         const duplicated = ids.length - distinct.size;
         console.log(
-          `kill -9 with ${held} reports unacknowledged: reports lost ${missing}, duplicated (by id) ${duplicated}`,
+          `kill -9 with ${held} reports unacknowledged: reports lost ${missing}, duplicated (by report id) ${duplicated}`,
         );
         assert.equal(missing, 0);
         assert.equal(carriers.reaccepted(spec.id), 0, 'no message reached a handset twice');
