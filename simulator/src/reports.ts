@@ -106,10 +106,10 @@ export class ReportHub {
   private flushQueued = false;
   private closed = false;
 
-  constructor(private readonly options: ReportHubOptions) {}
-
   /** Unacknowledged reports on AckedReports streams: held until acked or offered again. */
   private unackedCount = 0;
+
+  constructor(private readonly options: ReportHubOptions) {}
 
   /** Reports the hub holds: scheduled, ready, unclaimed or written and not yet acknowledged. */
   get buffered(): number {
@@ -217,9 +217,7 @@ export class ReportHub {
     unacked.clear();
     this.unackedCount -= again.length;
     this.options.onRedelivered(again.length);
-    const rest = this.ready.drain();
-    for (const r of again) this.ready.push(r);
-    for (const r of rest) this.ready.push(r);
+    this.putInFront(again);
     if (!this.closed) this.queueFlush();
   }
 
@@ -228,8 +226,13 @@ export class ReportHub {
     if (this.unclaimed.length === 0) return;
     const held = this.unclaimed;
     this.unclaimed = [];
+    this.putInFront(held);
+  }
+
+  /** Puts `reports` at the head of the ready queue, in their order, ahead of what is ready now. */
+  private putInFront(reports: readonly PendingReport[]): void {
     const rest = this.ready.drain();
-    for (const r of held) this.ready.push(r);
+    for (const r of reports) this.ready.push(r);
     for (const r of rest) this.ready.push(r);
   }
 

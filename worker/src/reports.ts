@@ -109,17 +109,15 @@ export class ReportsPump {
       const ended = await new Promise<boolean>((resolve) => {
         // Batched: one gRPC message carries hundreds of reports (a per-report stream tops out near 20k/s).
         const campaignIds = this.deps.campaignIds ?? [];
-        const acked = this.acked;
         let call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<IReportsAck, Buffer>;
-        if (acked) {
+        let acks: StreamAcks | undefined;
+        if (this.acked) {
           const duplex = this.client.ackedReports();
           duplex.write({ subscribe: { campaignIds } });
+          acks = { call: duplex, pending: [], running: undefined };
           call = duplex;
         } else call = this.client.reportBatches({ campaignIds });
         this.call = call;
-        const acks: StreamAcks | undefined = acked
-          ? { call: call as grpc.ClientDuplexStream<IReportsAck, Buffer>, pending: [], running: undefined }
-          : undefined;
         this.acks = acks;
         call.on('data', (batch: Buffer) => {
           failures = 0;
@@ -141,7 +139,7 @@ export class ReportsPump {
           else for (const [campaignId, result] of results) this.deps.progress.result(campaignId, result);
         });
         call.on('error', (err: grpc.ServiceError) => {
-          if (acked && err.code === grpc.status.UNIMPLEMENTED) {
+          if (acks && err.code === grpc.status.UNIMPLEMENTED) {
             this.acked = false;
             this.deps.log.warn(
               { carrier: this.carrier },
